@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks._version import __version__
+from benchmarks.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and __version__ in out
+
+
+def test_help_lists_command_groups(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for group in ("run", "segment", "evaluate", "report", "datasets"):
+        assert f"  {group}" in out
+
+
+def test_segment_list(capsys):
+    code, out, _ = run(capsys, "segment", "--list")
+    assert code == 0 and "felzenszwalb(scale=1.0" in out and "sweep n_segments" in out
+
+
+def test_segment_writes_labels_and_overlay(tmp_path, capsys):
+    image = np.zeros((20, 24, 3), np.uint8)
+    image[:, 12:] = 255
+    Image.fromarray(image).save(tmp_path / "in.png")
+    code, out, err = run(capsys, "segment", "slic", str(tmp_path / "in.png"),
+                         "--param", "n_segments=4", "--out", str(tmp_path / "labels.png"),
+                         "--overlay", str(tmp_path / "overlay.png"))
+    assert code == 0, err
+    labels = np.asarray(Image.open(tmp_path / "labels.png"))
+    assert labels.shape == (20, 24) and labels.max() >= 1
+    assert np.asarray(Image.open(tmp_path / "overlay.png")).shape == (20, 24, 3)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["segment", "slik", "x.png"], "unknown method 'slik'"),
+        (["segment", "slic", "missing.png"], "missing.png: file not found"),
+        (["--threads", "0", "segment", "--list"], "threads must be >= 1"),
+    ],
+)
+def test_errors_are_one_line(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("segbench: error: ") and message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_bad_param(tmp_path, capsys):
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "in.png")
+    code, _, err = run(capsys, "segment", "slic", str(tmp_path / "in.png"), "--param", "n_segments=lots")
+    assert code == 2 and "parameter n_segments expects int" in err
+
+
+def test_debug_shows_traceback(capsys):
+    with pytest.raises(ValueError, match="unknown method"):
+        main(["--debug", "segment", "slik", "x.png"])
