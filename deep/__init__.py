@@ -2,3 +2,33 @@
 
 Needs the ``deep`` extra: ``pip install 'segbench[deep]'`` (torch, torchvision).
 """
+
+try:
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "segbench's deep package needs torch and torchvision: pip install 'segbench[deep]'."
+    ) from exc
+
+from deep.backbones import BACKBONES, Backbone
+from deep.fcn import FCN, FCNs, count_flops, count_parameters, fcn8s, fcn16s, fcn32s, fcns
+from deep.registry import build_model, list_models
+from deep.upsample import Upsample, bilinear_kernel
+
+__all__ = [
+    "BACKBONES",
+    "FCN",
+    "FCNs",
+    "Backbone",
+    "Upsample",
+    "bilinear_kernel",
+    "build_model",
+    "count_flops",
+    "count_parameters",
+    "fcn8s",
+    "fcn16s",
+    "fcn32s",
+    "fcns",
+    "list_models",
+]
