@@ -227,12 +227,13 @@ _Factory = Callable[..., Segmenter]
 #: name -> (function, params class, sweep parameter, default sweep fine -> coarse)
 BASELINES: dict[str, tuple] = {
     "felzenszwalb": (felzenszwalb, FelzenszwalbParams, "scale",
-                     (25.0, 50.0, 100.0, 200.0, 400.0, 800.0)),
-    "slic": (slic, SlicParams, "n_segments", (400, 200, 100, 50, 25, 12)),
-    "quickshift": (quickshift, QuickshiftParams, "max_dist", (4.0, 6.0, 10.0, 16.0, 24.0, 40.0)),
-    "watershed": (watershed, WatershedParams, "markers", (800, 400, 200, 100, 50, 25)),
+                     (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)),
+    "slic": (slic, SlicParams, "n_segments", (400, 200, 100, 50, 25, 12, 6)),
+    "quickshift": (quickshift, QuickshiftParams, "max_dist",
+                   (4.0, 6.0, 10.0, 16.0, 24.0, 40.0, 64.0)),
+    "watershed": (watershed, WatershedParams, "markers", (800, 400, 200, 100, 50, 25, 12)),
     "mean_shift": (mean_shift, MeanShiftParams, "color_radius",
-                   (8.0, 12.0, 16.0, 24.0, 32.0, 48.0)),
+                   (8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)),
 }
 
 
