@@ -92,9 +92,8 @@ class RunConfig:
     jobs: int = 1
 
     def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["methods"] = [dataclasses.asdict(m) for m in self.methods]
-        return out
+        """Plain JSON types (tuples become lists), so stored configs compare equal."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
@@ -320,7 +319,7 @@ def summarize(run_dir) -> list[dict]:
             ods_index = int(round(regions.ods_covering_threshold)) - 1
             row = {"method": method, "images": len(units), "sweep_param": meta["sweep_param"],
                    "ods_value": values[ods_index], **regions.as_dict(),
-                   **{f"boundary_{k}": v for k, v in _boundary_numbers(boundaries).items()},
+                   **boundaries.as_dict(),
                    "sec_per_image": float(np.median([u.meta["wall_s"] / u.meta["n_values"]
                                                      for u in units])),
                    "cpu_per_image": float(np.median([u.meta["cpu_s"] / u.meta["n_values"]
@@ -334,13 +333,8 @@ def summarize(run_dir) -> list[dict]:
                 row["oracle_miou"] = mean_iou(total[ods_index])
                 row["oracle_miou_curve"] = [mean_iou(m) for m in total]
             row["covering_curve"] = regions.covering.tolist()
+            row["boundary_pr"] = [boundaries.recall.tolist(), boundaries.precision.tolist()]
             row["sweep_values"] = values
             rows.append(row)
     rows.sort(key=lambda r: -r["covering_ods"])
     return rows
-
-
-def _boundary_numbers(result) -> dict[str, float]:
-    if hasattr(result, "as_dict"):
-        return result.as_dict()
-    return {k: float(getattr(result, k)) for k in ("ods_f", "ois_f", "ap") if hasattr(result, k)}
