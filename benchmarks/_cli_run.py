@@ -17,7 +17,7 @@ __all__ = ["run", "report"]
 @click.option("--root", type=click.Path(file_okay=False), default=None,
               help="The dataset's own folder.")
 @click.option("--method", "methods", multiple=True,
-              help="Method to include (repeatable; default: every baseline).")
+              help="Method to include (repeatable; default: every classical method and baseline).")
 @click.option("--max-images", type=int, default=None, help="Score only the first N images.")
 @click.option("--jobs", type=int, default=None, help="Worker processes (default: 2).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
@@ -28,7 +28,7 @@ def run(ctx: click.Context, out: Path | None, dataset: str | None, split: str | 
     """Run every method on the same images and write the comparison report.
 
     Without options this is the demo: the embedded synthetic dataset (medium preset,
-    val split) and every baseline with its parameter sweep.
+    val split) and every classical method and baseline with its parameter sweep.
 
     \b
     Examples:

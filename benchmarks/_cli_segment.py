@@ -28,8 +28,14 @@ def parse_param(text: str, params) -> tuple[str, object]:
     current = getattr(params, key)
     kind = type(current)
     try:
-        if kind is bool:
+        if isinstance(current, bool):
             value = {"true": True, "1": True, "false": False, "0": False}[raw.lower()]
+        elif isinstance(current, tuple):
+            value = tuple(_scalar(item.strip()) for item in raw.split(",") if item.strip())
+        elif current is None or isinstance(current, str):
+            value = _scalar(raw)
+        elif isinstance(current, int) and not isinstance(_scalar(raw), (int, float)):
+            value = raw  # e.g. n_clusters=auto; the method validates its own values
         else:
             value = kind(raw)
     except (KeyError, ValueError) as exc:
@@ -39,10 +45,22 @@ def parse_param(text: str, params) -> tuple[str, object]:
     return key, value
 
 
-def _methods():
-    from classical.baselines import BASELINES, get_baseline
+def _scalar(raw: str):
+    """An int, a float or else the string itself ("none" gives None)."""
+    if raw.lower() == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
 
-    return {name: (lambda n=name: get_baseline(n)) for name in BASELINES}
+
+def _methods():
+    from classical.methods import METHODS
+
+    return METHODS
 
 
 @click.command()
@@ -75,8 +93,9 @@ def segment(method: str | None, image: Path | None, params: tuple[str, ...], out
     if method is None or image is None:
         raise click.UsageError("give METHOD and IMAGE, or --list.")
     if method not in methods:
-        raise ValueError(f"unknown method {method!r}; valid: {', '.join(methods)} "
-                         "(see segbench segment --list).")
+        from classical.methods import get_segmenter
+
+        get_segmenter(method)  # raises with the valid names and a suggestion
     from benchmarks.datasets._base import read_image
     from benchmarks.visualize import boundary_overlay, write_png
 

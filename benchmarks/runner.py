@@ -51,9 +51,9 @@ class MethodConfig:
 
     def build(self):
         """The :class:`classical.Segmenter` this config describes."""
-        from classical.baselines import get_baseline
+        from classical.methods import get_segmenter
 
-        segmenter = get_baseline(self.name, **self.params)
+        segmenter = get_segmenter(self.name, **self.params)
         if self.sweep_param is not None or self.sweep_values:
             segmenter = dataclasses.replace(
                 segmenter,
@@ -109,11 +109,12 @@ class RunConfig:
 
 
 def default_config() -> RunConfig:
-    """The demo: the synthetic dataset (medium preset, val split) and every baseline."""
-    from classical.baselines import BASELINES
+    """The demo: the synthetic dataset (medium preset, val split) and every classical
+    method and baseline with its default sweep."""
+    from classical.methods import METHODS
 
     return RunConfig(dataset="synthetic", split="val", dataset_options={"preset": "medium"},
-                     methods=tuple(MethodConfig(name) for name in BASELINES),
+                     methods=tuple(MethodConfig(name) for name in METHODS),
                      jobs=min(2, os.cpu_count() or 1))
 
 

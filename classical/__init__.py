@@ -25,10 +25,26 @@ from classical.predicates import (
     parse_predicate,
     predicate_features,
 )
+from classical.kmeans import KMeansParams, kmeans_segment
+from classical.methods import METHODS, get_segmenter
+from classical.partition import PartitionReport, check_partition
+from classical.region_growing import RegionGrowingParams, region_growing
 from classical.segmenter import Segmenter
+from classical.split_merge import SplitMergeParams, split_and_merge, split_merge_sweep
 
 __all__ = [
     "BASELINES",
+    "KMeansParams",
+    "METHODS",
+    "PartitionReport",
+    "RegionGrowingParams",
+    "SplitMergeParams",
+    "check_partition",
+    "get_segmenter",
+    "kmeans_segment",
+    "region_growing",
+    "split_and_merge",
+    "split_merge_sweep",
     "FEATURES",
     "SRM",
     "And",
