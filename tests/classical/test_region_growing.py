@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from classical import region_growing as rg
+import importlib
+
+rg = importlib.import_module("classical.region_growing")  # the package exports a function of the same name
 from classical.partition import check_partition
 from classical.predicates import RegionStats, parse_predicate, predicate_features
 from classical.region_growing import (
