@@ -228,21 +228,23 @@ class ConfusionMatrix:
         valid = (target >= 0) & (target < n)
         if 0 <= self.ignore_index < n:
             valid &= target != self.ignore_index
-        t = target[valid].long()
-        p = pred[valid].long()
-        if p.numel():
-            lo, hi = torch.aminmax(p)
-            if int(lo) < 0 or int(hi) >= n:
-                bad = (p < 0) | (p >= n)
+        # No boolean-mask gathers (the slow part of the usual recipe): invalid pixels
+        # go to one spare bin that is dropped afterwards.
+        lo, hi = torch.aminmax(pred)
+        if int(lo) < 0 or int(hi) >= n:  # only then look for out-of-range at valid pixels
+            p = pred[valid]
+            bad = (p < 0) | (p >= n)
+            if bool(bad.any()):
                 raise self._bad_pred(int(p[bad][0]), int(bad.sum()))
-        key = n * t + p
         size = n * n
+        key = n * target.long() + pred.long()
         if per_image:
             m = target.shape[0]
-            image = torch.nonzero(valid, as_tuple=True)[0]
-            key = key + size * image
+            offsets = size * torch.arange(m, device=key.device).view(-1, *([1] * (key.dim() - 1)))
+            key = key + offsets
             size *= m
-        counts = torch.bincount(key, minlength=size)
+        key = torch.where(valid, key, size)
+        counts = torch.bincount(key.reshape(-1), minlength=size + 1)[:size]
         return counts.cpu().numpy().astype(np.int64, copy=False)
 
     # ---- merge -------------------------------------------------------------------
