@@ -492,3 +492,29 @@ def test_matcher_bad_input():
         BoundaryMatcher([])
     with pytest.raises(ValueError, match="one shape"):
         BoundaryMatcher([np.zeros((3, 3), bool), np.zeros((3, 4), bool)])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(4, 20), st.integers(4, 20))
+def test_identical_segmentations_give_boundary_f_one(seed, n, h, w):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n, (h, w))
+    gt = seg_to_boundary(labels)
+    image = evaluate_boundaries_image([labels], [gt], kind="segs", thin=False)
+    if gt.any():
+        assert image.recall[0] == 1.0 and image.precision[0] == 1.0 and image.f[0] == 1.0
+    else:
+        assert image.sumR[0] == 0 and image.sumP[0] == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_boundary_counts_invariant_to_label_permutation(seed):
+    rng = np.random.default_rng(seed)
+    machine = rng.integers(0, 5, (16, 18))
+    truth = seg_to_boundary(rng.integers(0, 3, (16, 18)))
+    permuted = rng.permutation(5)[machine] + 7
+    a = evaluate_boundaries_image([machine], [truth], kind="segs")
+    b = evaluate_boundaries_image([permuted], [truth], kind="segs")
+    for name in ("cntR", "sumR", "cntP", "sumP"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
