@@ -155,23 +155,49 @@ def _scores_with_misses(table: np.ndarray):
 @click.option("--split", default="val", show_default=True)
 @click.option("--root", type=_DIR, default=None,
               help="The dataset's own folder (default: $SEGBENCH_DATA or ./data).")
-@click.option("--pred-dir", required=True, type=_DIR,
+@click.option("--pred-dir", default=None, type=_DIR,
               help="Folder of <id>.png 8-bit predicted class maps; 255 = unlabelled.")
+@click.option("--checkpoint", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A segbench checkpoint to run on the split instead of --pred-dir.")
+@click.option("--tta", is_flag=True, help="With --checkpoint: average with the flipped image.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def semantic(name: str, split: str, root: Path | None, pred_dir: Path, quiet: bool) -> None:
-    """Score saved class maps: per-class IoU table, mIoU, accuracies.
+@click.pass_context
+def semantic(ctx: click.Context, name: str, split: str, root: Path | None,
+             pred_dir: Path | None, checkpoint: Path | None, tta: bool, quiet: bool) -> None:
+    """Score saved class maps or a checkpoint: per-class IoU table, mIoU, accuracies.
 
     Scores come from one confusion matrix over the split (never averaged per image);
     classes absent from both truth and predictions are left out of the means. Void
     ground-truth pixels are ignored; predicted 255 counts as a miss.
 
     \b
-    Example:
+    Examples:
       segbench evaluate semantic --dataset camvid --split val \\
           --root ../shared/datasets/CamVid --pred-dir runs/fcn8s/val_pred
+      segbench evaluate semantic --dataset camvid --checkpoint runs/fcn8s/best.pt --tta
     """
     from benchmarks.datasets import load_dataset
 
+    if (pred_dir is None) == (checkpoint is None):
+        raise click.UsageError("give exactly one of --pred-dir and --checkpoint.")
+    if checkpoint is not None:
+        from benchmarks._cli_deep import evaluate_checkpoint
+
+        scores = evaluate_checkpoint(checkpoint, name, split, root, tta_flip=tta,
+                                     device=(ctx.obj or {}).get("device", "cpu"),
+                                     progress=not quiet)
+        width = max(12, max(len(c) for c in scores.class_names))
+        click.echo(f"{'class':<{width}}  {'IoU':>6}  {'acc':>6}")
+        for cls, i, a in zip(scores.class_names, scores.iou, scores.class_accuracy):
+            fi = "   -  " if np.isnan(i) else f"{100 * i:6.2f}"
+            fa = "   -  " if np.isnan(a) else f"{100 * a:6.2f}"
+            click.echo(f"{cls:<{width}}  {fi}  {fa}")
+        click.echo(f"{'mean IoU':<{width}}  {100 * scores.mean_iou:6.2f}")
+        click.echo(f"pixel accuracy {100 * scores.pixel_accuracy:.2f}  class-average accuracy "
+                   f"{100 * scores.mean_class_accuracy:.2f}  frequency-weighted IoU "
+                   f"{100 * scores.frequency_weighted_iou:.2f}")
+        click.echo(f"{scores.pixels} scored pixels")
+        return
     dataset = load_dataset(name, split=split, root=root)
     table = score_semantic_folder(dataset, pred_dir, progress=not quiet)
     s = _scores_with_misses(table)

@@ -39,6 +39,7 @@ def cli(ctx: click.Context, threads: int | None, device: str, debug: bool) -> No
       segbench run                         # synthetic demo -> runs/<time>/report.html
       segbench datasets list               # which datasets are found where
       segbench segment slic photo.jpg --param n_segments=200 --overlay o.png
+      segbench train --model fcn8s_resnet18 --dataset synthetic --minutes 5 --out runs/syn
       segbench evaluate bsds --gt-dir GT --ucm-dir UCM --out results/
     """
     from benchmarks._runtime import check_device, set_threads
@@ -53,12 +54,15 @@ def cli(ctx: click.Context, threads: int | None, device: str, debug: bool) -> No
 
 def _register() -> None:
     from benchmarks._cli_datasets import datasets
+    from benchmarks._cli_deep import predict, train
     from benchmarks._cli_run import report, run
     from benchmarks._cli_segment import segment
 
     cli.add_command(run)
     cli.add_command(report)
     cli.add_command(segment)
+    cli.add_command(train)
+    cli.add_command(predict)
     cli.add_command(datasets)
     try:
         from benchmarks._cli_evaluate import evaluate

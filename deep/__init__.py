@@ -12,12 +12,24 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from deep.backbones import BACKBONES, Backbone
+from deep.checkpoints import load_checkpoint, load_model, save_checkpoint
 from deep.fcn import FCN, FCNs, count_flops, count_parameters, fcn8s, fcn16s, fcn32s, fcns
+from deep.infer import predict, predict_folder
 from deep.registry import build_model, list_models
+from deep.train import TrainConfig, evaluate, fit, train_one_epoch
 from deep.upsample import Upsample, bilinear_kernel
 
 __all__ = [
     "BACKBONES",
+    "TrainConfig",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "load_model",
+    "predict",
+    "predict_folder",
+    "save_checkpoint",
+    "train_one_epoch",
     "FCN",
     "FCNs",
     "Backbone",

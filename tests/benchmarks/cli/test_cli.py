@@ -93,3 +93,16 @@ def test_segment_own_methods(tmp_path, capsys, method):
     labels = np.asarray(Image.open(tmp_path / "labels.png"))
     assert len(np.unique(labels[:, :15])) == 1 and len(np.unique(labels[:, 15:])) == 1
     assert labels[0, 0] != labels[0, 29]
+
+
+def test_evaluate_semantic_needs_exactly_one_source(tmp_path, capsys):
+    code, _, err = run(capsys, "evaluate", "semantic", "--dataset", "synthetic")
+    assert code == 2 and "exactly one of --pred-dir and --checkpoint" in err
+    code, _, err = run(capsys, "evaluate", "semantic", "--dataset", "synthetic",
+                       "--checkpoint", str(tmp_path / "missing.pt"))
+    assert code == 2 and "missing.pt" in err
+
+
+def test_help_lists_deep_commands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert "  train" in out and "  predict" in out
