@@ -72,7 +72,7 @@ def test_resume_skips_finished_units(small_run, tmp_path):
 def test_bad_config():
     with pytest.raises(ValueError, match=r"unknown run config keys \['methodz'\]"):
         RunConfig.from_dict({"methodz": []})
-    with pytest.raises(ValueError, match="unknown baseline 'nope'"):
+    with pytest.raises(ValueError, match="unknown method 'nope'; valid: region_growing"):
         run(_config(methods=(MethodConfig("nope"),)), progress=False)
 
 
