@@ -655,11 +655,8 @@ def _from_table(table: np.ndarray, num_classes: int, ignore_index: int):
     """A ConfusionMatrix holding `table` (e.g. the sum over ranks)."""
     from benchmarks.metrics.semantic import ConfusionMatrix
 
-    matrix = ConfusionMatrix(num_classes, ignore_index)
-    # ConfusionMatrix has no public constructor from a table; its accumulated counts
-    # live in _matrix (see benchmarks.metrics.semantic), and merge() adds them the same way.
-    matrix._matrix += np.asarray(table, dtype=np.int64)
-    return matrix
+    table = np.asarray(table, dtype=np.int64).reshape(num_classes, num_classes)
+    return ConfusionMatrix.from_matrix(table, ignore_index)
 
 
 def evaluate(model: nn.Module, loader, num_classes: int, *, device="cpu",

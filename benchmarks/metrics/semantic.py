@@ -247,6 +247,22 @@ class ConfusionMatrix:
         counts = torch.bincount(key.reshape(-1), minlength=size + 1)[:size]
         return counts.cpu().numpy().astype(np.int64, copy=False)
 
+    @classmethod
+    def from_matrix(cls, matrix, ignore_index: int = IGNORE_INDEX) -> "ConfusionMatrix":
+        """An accumulator holding a finished (n, n) table, e.g. one summed across ranks.
+
+        Raises
+        ------
+        ValueError
+            If `matrix` is not a square table of non-negative whole-number counts.
+        """
+        table = _check_matrix(matrix)
+        if not np.array_equal(table, np.round(table)):
+            raise ValueError("matrix must hold whole-number pixel counts.")
+        out = cls(table.shape[0], ignore_index)
+        out._matrix += table.astype(np.int64)
+        return out
+
     # ---- merge -------------------------------------------------------------------
     def merge(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
         """A new accumulator holding both tables (and both per-image lists, self's first).

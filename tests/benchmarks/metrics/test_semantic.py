@@ -196,3 +196,15 @@ def test_matrix_is_read_only_and_reset():
         cm.matrix[0, 0] = 5
     cm.reset()
     assert cm.matrix.sum() == 0
+
+
+def test_from_matrix_round_trip_and_errors():
+    cm = ConfusionMatrix(3)
+    cm.update(np.array([[0, 1, 2, 2]]), np.array([[0, 1, 1, 2]]))
+    again = ConfusionMatrix.from_matrix(cm.matrix)
+    np.testing.assert_array_equal(again.matrix, cm.matrix)
+    assert again.mean_iou() == cm.mean_iou()
+    with pytest.raises(ValueError, match="negative counts"):
+        ConfusionMatrix.from_matrix(-np.eye(2, dtype=int))
+    with pytest.raises(ValueError, match="whole-number"):
+        ConfusionMatrix.from_matrix(np.full((2, 2), 0.5))
