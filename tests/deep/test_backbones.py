@@ -29,17 +29,6 @@ TAP_CHANNELS = {
     "mobilenet_v3_small": (16, 16, 24, 48, 576),
 }
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Run on one thread: on these tiny tensors OpenMP's two-thread barriers cost more
-    than they save, and they spin for up to 10x longer when other processes share the
-    two cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_every_backbone_is_documented():
     assert set(BACKBONES) == set(TAP_CHANNELS)
 

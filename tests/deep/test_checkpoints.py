@@ -23,14 +23,6 @@ MODEL = "fcn8s_mobilenet_v3_small"
 NAMES = ["sky", "road", "car"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def trained():
     """A model, optimizer and scheduler after two steps (so their states are non-trivial)."""

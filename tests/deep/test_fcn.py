@@ -32,17 +32,6 @@ SIZES = [(1, 37, 45), (2, 7, 9)]
 NUM_CLASSES = 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Run on one thread: on these tiny tensors OpenMP's two-thread barriers cost more
-    than they save, and they spin for up to 10x longer when other processes share the
-    two cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _inputs(n, height, width, seed=0):
     return torch.randn(n, 3, height, width, generator=torch.Generator().manual_seed(seed))
 

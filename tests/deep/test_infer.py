@@ -27,14 +27,6 @@ from deep.registry import build_model
 NUM_CLASSES = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class Pointwise(SegmentationModel):
     """A 1x1-convolution model: every pixel's logits depend on that pixel only."""
 

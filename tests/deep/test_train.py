@@ -34,14 +34,6 @@ TINY = SyntheticParams(height=48, width=48, num_classes=4, n_regions=(3, 5), min
                        n_train=4, n_val=2, n_test=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny():
     return SyntheticDataset("train", params=TINY), SyntheticDataset("val", params=TINY)

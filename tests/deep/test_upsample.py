@@ -11,17 +11,6 @@ from hypothesis import strategies as st
 from deep.upsample import Upsample, bilinear_kernel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Run on one thread: on these tiny tensors OpenMP's two-thread barriers cost more
-    than they save, and they spin for up to 10x longer when other processes share the
-    two cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_bilinear_kernel_values_for_factor_2():
     weight = bilinear_kernel(1, 1, 4)
     profile = torch.tensor([0.25, 0.75, 0.75, 0.25])
