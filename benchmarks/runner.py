@@ -310,10 +310,10 @@ def summarize(run_dir) -> list[dict]:
             units = list(store.units(method))
             ids = [u.image_id for u in units]
             regions = collect_regions(
-                [RegionImage.from_dict({k[7:]: v for k, v in u.arrays.items()
+                [RegionImage.from_dict({k[7:]: u.arrays[k] for k in u.arrays
                                         if k.startswith("region/")}) for u in units], ids)
             boundaries = collect_boundaries(
-                [BoundaryImage(**{k[9:]: v for k, v in u.arrays.items()
+                [BoundaryImage(**{k[9:]: u.arrays[k] for k in u.arrays
                                   if k.startswith("boundary/")}) for u in units], ids)
             meta = units[0].meta
             values = meta["sweep_values"]

@@ -13,6 +13,7 @@ import io
 import json
 import sqlite3
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Iterator
 
 import numpy as np
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 class Unit:
-    """A stored unit: `meta` (JSON-able dict) and `arrays` (name -> ndarray)."""
+    """A stored unit: `meta` (JSON-able dict) and `arrays` (name -> ndarray mapping)."""
 
     def __init__(self, key: str, method: str, image_id: str, meta: dict, arrays: dict):
         self.key, self.method, self.image_id = key, method, image_id
@@ -45,9 +46,33 @@ def _pack(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _unpack(blob: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+class _LazyArrays(Mapping):
+    """A unit's arrays, decompressed one name at a time on first access.
+
+    Summaries read only the small count arrays; the label maps (most of the bytes)
+    are decompressed only by the report's example images.
+    """
+
+    def __init__(self, blob: bytes):
+        self._data = np.load(io.BytesIO(blob), allow_pickle=False)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            if name not in self._data.files:
+                raise KeyError(name)
+            self._cache[name] = self._data[name]
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(self._data.files)
+
+    def __len__(self) -> int:
+        return len(self._data.files)
+
+
+def _unpack(blob: bytes) -> Mapping[str, np.ndarray]:
+    return _LazyArrays(blob)
 
 
 class ResultStore:
