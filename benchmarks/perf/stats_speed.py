@@ -1,3 +1,8 @@
+"""Bootstrap speed: segbench's vectorised resampling vs scipy.stats.bootstrap calling a
+plain statistic once per resample (same data, same run).
+
+    OMP_NUM_THREADS=1 python benchmarks/perf/stats_speed.py
+"""
 import time, numpy as np, scipy.stats as st
 from benchmarks import stats as S
 rng = np.random.default_rng(0)
