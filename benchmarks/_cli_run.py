@@ -9,72 +9,159 @@ import click
 __all__ = ["run", "report"]
 
 
+def _leaderboard_text(rows) -> str:
+    """The summary rows as a plain-text table, grouped by dataset, split and perturbation."""
+    lines = []
+    group = None
+    tuned = any(r.get("covering_tuned") is not None for r in rows)
+    for r in rows:
+        if (r["dataset"], r["split"], r["perturbation"]) != group:
+            group = (r["dataset"], r["split"], r["perturbation"])
+            role = " (tuning only)" if r.get("role") == "tune" else ""
+            lines += ["", f"{r['dataset']} / {r['split']} / {r['perturbation']}{role}",
+                      f"{'method':<16}{'covering':>10}" + (f"{'tuned':>8}" if tuned else "")
+                      + f"{'PRI':>8}{'VoI':>8}{'bdry F':>8}{'s/img':>8}"]
+        cells = f"{r['method']:<16}{r['covering_ods']:>10.3f}"
+        if tuned:
+            value = r.get("covering_tuned")
+            cells += f"{value:>8.3f}" if value is not None else f"{'–':>8}"
+        cells += (f"{r['pri_ods']:>8.3f}{r['voi_ods']:>8.3f}"
+                  f"{r.get('boundary_ods_f', float('nan')):>8.3f}{r['sec_per_image']:>8.3f}")
+        lines.append(cells)
+    return "\n".join(lines)
+
+
 @click.command()
+@click.argument("config_file", required=False,
+                type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder (default: runs/<timestamp>).")
-@click.option("--dataset", default=None, help="Dataset name (default: synthetic).")
-@click.option("--split", default=None, help="Split to score (default: val).")
+              help="Run folder (default: the config's `out`, else runs/<timestamp>).")
+@click.option("--dataset", default=None,
+              help="Score only this dataset (replaces the config's datasets).")
+@click.option("--split", default=None, help="Split to score, for every dataset.")
 @click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="The dataset's own folder.")
+              help="The dataset's own folder, for every dataset.")
 @click.option("--method", "methods", multiple=True,
-              help="Method to include (repeatable; default: every classical method and baseline).")
-@click.option("--max-images", type=int, default=None, help="Score only the first N images.")
-@click.option("--jobs", type=int, default=None, help="Worker processes (default: 2).")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
+              help="Method to include (repeatable; replaces the config's methods).")
+@click.option("--max-images", type=int, default=None,
+              help="Score only the first N images of each split.")
+@click.option("--jobs", type=int, default=None, help="Worker processes (joblib).")
+@click.option("--seed", type=int, default=None,
+              help="Run seed (perturbations, methods with a seed parameter).")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Run the units on this dask scheduler (e.g. tcp://host:8786).")
+@click.option("--dask-local", type=int, default=None, metavar="N",
+              help="Run the units on a local dask cluster of N single-threaded workers.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run in --out (its stored config by default).")
 @click.pass_context
-def run(ctx: click.Context, out: Path | None, dataset: str | None, split: str | None,
-        root: str | None, methods: tuple[str, ...], max_images: int | None, jobs: int | None,
+def run(ctx: click.Context, config_file: Path | None, out: Path | None, dataset: str | None,
+        split: str | None, root: str | None, methods: tuple[str, ...], max_images: int | None,
+        jobs: int | None, seed: int | None, dask_address: str | None, dask_local: int | None,
         resume: bool) -> None:
     """Run every method on the same images and write the comparison report.
 
-    Without options this is the demo: the embedded synthetic dataset (medium preset,
-    val split) and every classical method and baseline with its parameter sweep.
+    CONFIG_FILE is a TOML (or YAML) run config, e.g. benchmarks/configs/bsds_val.toml;
+    its schema is described in the example configs. Options override it. Without a
+    config this is the demo (benchmarks/configs/demo.toml): the embedded synthetic
+    dataset (medium preset, val split) and every classical method and baseline with its
+    parameter sweep. `--resume` without a config continues with the run's stored one.
 
     \b
     Examples:
       segbench run
+      segbench run benchmarks/configs/bsds_val.toml --max-images 10
+      segbench run benchmarks/configs/robustness.toml --dask-local 2
       segbench run --dataset bsds500 --root ../shared/datasets/BSDS500 --max-images 10
       segbench run --out runs/demo --resume
     """
     import dataclasses
 
-    from benchmarks.runner import MethodConfig, default_config, run as run_benchmark, summarize
+    from benchmarks.config import DatasetConfig, MethodConfig, load_config
+    from benchmarks.runner import default_config, run as run_benchmark, summarize
     from classical._validate import check_int
 
-    config = default_config()
-    changes = {}
-    if dataset is not None:
-        changes.update(dataset=dataset, dataset_options={})
-    if split is not None:
-        changes["split"] = split
-    if root is not None:
-        changes["root"] = root
-    if methods:
-        changes["methods"] = tuple(MethodConfig(name) for name in methods)
-    if max_images is not None:
-        changes["max_images"] = check_int(max_images, "max_images", minimum=1)
-    if jobs is not None:
-        changes["jobs"] = check_int(jobs, "jobs", minimum=1)
-    config = dataclasses.replace(config, **changes)
-    run_dir = run_benchmark(config, out, resume=resume)
-    rows = summarize(run_dir)
-    click.echo(f"\n{'method':<14}{'covering':>10}{'PRI':>8}{'VoI':>8}{'bdry F':>8}{'s/img':>8}")
-    for r in rows:
-        click.echo(f"{r['method']:<14}{r['covering_ods']:>10.3f}{r['pri_ods']:>8.3f}"
-                   f"{r['voi_ods']:>8.3f}{r.get('boundary_ods_f', float('nan')):>8.3f}"
-                   f"{r['sec_per_image']:>8.3f}")
+    overrides = (dataset, split, root, methods or None, max_images, jobs, seed)
+    config = None
+    if config_file is not None:
+        config = load_config(config_file)
+    elif not (resume and out is not None and (out / "config.json").is_file()):
+        config = default_config()
+    elif any(v is not None for v in overrides):
+        config = load_config(out / "config.json")
+    if config is not None:
+        changes = {}
+        datasets = config.datasets
+        if dataset is not None:
+            datasets = (DatasetConfig(dataset),)
+        if split is not None or root is not None or max_images is not None:
+            if max_images is not None:
+                max_images = check_int(max_images, "max_images", minimum=1)
+            datasets = tuple(dataclasses.replace(
+                d, split=split or d.split, root=root or d.root,
+                max_images=max_images or d.max_images,
+                tune_split=None if d.tune_split == (split or d.split) else d.tune_split)
+                for d in datasets)
+        changes["datasets"] = datasets
+        if methods:
+            changes["methods"] = tuple(MethodConfig(name) for name in methods)
+        if jobs is not None:
+            changes["jobs"] = check_int(jobs, "jobs", minimum=1)
+        if seed is not None:
+            changes["seed"] = check_int(seed, "seed", minimum=0)
+        # Round trip through the validator: CLI overrides get the config file's checks.
+        config = type(config).from_dict(dataclasses.replace(config, **changes).to_dict(),
+                                        source="command line")
+    run_dir = run_benchmark(config, out, resume=resume, dask=dask_address,
+                            dask_local=dask_local)
+    click.echo(_leaderboard_text(summarize(run_dir)))
     click.echo(f"\nreport: {run_dir / 'report.html'}")
 
 
+def _comparison_text(rows) -> str:
+    def number(x):
+        return "–" if x is None else f"{x:.4g}"
+
+    lines = [f"{'dataset':<18}{'perturbation':<16}{'method':<16}{'metric':<16}"
+             f"{'A':>10}{'B':>10}{'B-A':>10}"]
+    for r in rows:
+        difference = "–" if r["difference"] is None else format(r["difference"], "+.4g")
+        lines.append(f"{r['dataset'] + ':' + r['split']:<18}{r['perturbation']:<16}"
+                     f"{r['method']:<16}{r['metric']:<16}{number(r['a']):>10}"
+                     f"{number(r['b']):>10}{difference:>10}")
+    return "\n".join(lines)
+
+
 @click.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-def report(run_dir: Path) -> None:
-    """Render (again) the HTML and Markdown report of a run folder.
+@click.argument("run_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--compare", nargs=2, type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="RUN_A RUN_B",
+              help="Compare two runs metric by metric instead of rendering one report.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Markdown file of the comparison (default: compare.md).")
+def report(run_dir: Path | None, compare: tuple[Path, Path] | None, out: Path | None) -> None:
+    """Render (again) the HTML and Markdown report of a run folder, or compare two runs.
 
     \b
-    Example:
+    Examples:
       segbench report runs/20261129-101500
+      segbench report --compare runs/before runs/after --out before_after.md
     """
+    if (run_dir is None) == (compare is None):
+        raise ValueError("give exactly one of RUN_DIR (render its report) and "
+                         "--compare RUN_A RUN_B.")
+    if compare is not None:
+        from benchmarks.runner import compare_runs, comparison_markdown
+
+        run_a, run_b = compare
+        rows = compare_runs(run_a, run_b)
+        out = out or Path("compare.md")
+        out.write_text(comparison_markdown(rows, str(run_a), str(run_b)), encoding="utf-8")
+        click.echo(_comparison_text(rows))
+        click.echo(f"\ncomparison: {out}")
+        return
+    if out is not None:
+        raise ValueError("--out is for --compare; a run's report goes into its folder.")
     from benchmarks.report import write_report
 
     html, md = write_report(run_dir)

@@ -1,11 +1,32 @@
 """The benchmark harness: every method, on the same images, scored on the same masks.
 
-A work unit is (image, method): the method's whole parameter sweep on one image, scored
-with the BSDS region benchmark (covering, PRI, VoI), the boundary benchmark (P/R/F) and,
-on semantic datasets, the oracle labelling (each region takes its majority class: an
-upper bound on what the segmentation allows, never a real semantic score). Units are
-independent, run in parallel with joblib, and land in the run's SQLite store as they
-finish, so an interrupted run resumes where it stopped.
+A work unit is (dataset, split, image, method, perturbation): the method's whole
+parameter sweep on one (possibly perturbed) image, scored against the original ground
+truth at the original size with the BSDS region benchmark (covering, PRI, VoI), the
+boundary benchmark (P/R/F) and, on semantic datasets, the oracle labelling (each region
+takes its majority class: an upper bound on what the segmentation allows, never a real
+semantic score). Its key reads ``"bsds500:val/none/felzenszwalb/000012"``.
+
+The sweep stays inside one unit on purpose: methods reuse work across sweep values
+(split-and-merge reads its whole sweep off one merge history), which a unit per value
+would throw away.
+
+Units are independent. They run in parallel with joblib (loky processes) or on a dask
+cluster (``dask="tcp://host:8786"`` or ``dask_local=N`` workers), and each lands in the
+run's SQLite store in one transaction as soon as it finishes, so a run killed at any
+point (even by SIGKILL) resumes where it stopped (``resume=True``). Workers rebuild
+datasets and methods from the config, so nothing heavy is pickled.
+
+Results are deterministic given the config: datasets are read (or generated) the same
+way, the run's ``seed`` goes to every perturbation (per image, through
+:func:`benchmarks.robustness.unit_seed`) and to methods that have a ``seed`` parameter
+(k-means, quick shift), and no unit depends on another or on the order units finish
+in. Only timings and memory peaks change from run to run.
+
+With ``tune_split`` on a dataset, the methods also run (unperturbed) on that split and
+:func:`summarize` reports, beside each method's ODS on the scored split (optimistic: the
+parameter is chosen on the very images it is scored on), its scores at the parameter
+that is ODS on the tune split (honest).
 """
 
 from __future__ import annotations
@@ -16,113 +37,70 @@ import os
 import platform
 import time
 import tracemalloc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator
 
 import numpy as np
 
+from benchmarks.config import DatasetConfig, MethodConfig, RunConfig, load_config
 from benchmarks.store import ResultStore, Unit
 
-__all__ = ["MethodConfig", "RunConfig", "default_config", "run", "summarize"]
+__all__ = ["DatasetConfig", "MethodConfig", "RunConfig", "compare_runs", "comparison_markdown",
+           "default_config", "load_config", "run", "summarize"]
 
-
-@dataclass(frozen=True)
-class MethodConfig:
-    """One method of a run.
-
-    Parameters
-    ----------
-    name : str
-        Registry name (``segbench segment --list``).
-    params : dict, optional
-        Parameter overrides.
-    sweep_param : str, optional
-        Parameter to sweep; default the method's own.
-    sweep_values : tuple, optional
-        Values, fine to coarse; default the method's own sweep.
-    """
-
-    name: str
-    params: dict = field(default_factory=dict)
-    sweep_param: str | None = None
-    sweep_values: tuple = ()
-
-    def build(self):
-        """The :class:`classical.Segmenter` this config describes."""
-        from classical.methods import get_segmenter
-
-        segmenter = get_segmenter(self.name, **self.params)
-        if self.sweep_param is not None or self.sweep_values:
-            segmenter = dataclasses.replace(
-                segmenter,
-                sweep_param=self.sweep_param or segmenter.sweep_param,
-                sweep_values=tuple(self.sweep_values) or segmenter.sweep_values)
-        return segmenter
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """What a run compares, on what data.
-
-    Parameters
-    ----------
-    dataset : str
-        Dataset name (``segbench datasets list``).
-    split : str
-        Split to score.
-    root : str, optional
-        The dataset's folder (default: the usual lookup, see the README).
-    dataset_options : dict, optional
-        Extra reader options (e.g. ``{"preset": "medium"}`` for the synthetic set).
-    methods : tuple of MethodConfig
-    max_images : int, optional
-        Score only the first images of the split.
-    jobs : int
-        Parallel worker processes (joblib/loky).
-    """
-
-    dataset: str = "synthetic"
-    split: str = "val"
-    root: str | None = None
-    dataset_options: dict = field(default_factory=dict)
-    methods: tuple[MethodConfig, ...] = ()
-    max_images: int | None = None
-    jobs: int = 1
-
-    def to_dict(self) -> dict:
-        """Plain JSON types (tuples become lists), so stored configs compare equal."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - valid)
-        if unknown:
-            raise ValueError(f"unknown run config keys {unknown}; valid: {sorted(valid)}.")
-        data = dict(data)
-        data["methods"] = tuple(
-            MethodConfig(**{**m, "sweep_values": tuple(m.get("sweep_values", ()))})
-            for m in data.get("methods", ()))
-        return cls(**data)
+#: Version of the unit layout in the store (keys, columns); resuming needs the same.
+STORE_SCHEMA = 2
 
 
 def default_config() -> RunConfig:
-    """The demo: the synthetic dataset (medium preset, val split) and every classical
-    method and baseline with its default sweep."""
+    """The demo (``benchmarks/configs/demo.toml``): the synthetic dataset (medium preset,
+    val split) and every classical method and baseline with its default sweep, on two
+    worker processes."""
     from classical.methods import METHODS
 
-    return RunConfig(dataset="synthetic", split="val", dataset_options={"preset": "medium"},
-                     methods=tuple(MethodConfig(name) for name in METHODS),
-                     jobs=min(2, os.cpu_count() or 1))
+    return RunConfig(datasets=(DatasetConfig("synthetic", "val", options={"preset": "medium"}),),
+                     methods=tuple(MethodConfig(name) for name in METHODS), jobs=2)
 
 
-def _load(config: RunConfig):
-    from benchmarks.datasets import load_dataset
+# --------------------------------------------------------------------------------------
+# One unit
+# --------------------------------------------------------------------------------------
 
-    return load_dataset(config.dataset, split=config.split, root=config.root,
-                        **config.dataset_options)
+
+@dataclass(frozen=True)
+class _Task:
+    """What a worker needs to run one unit: plain config data, cheap to pickle."""
+
+    dataset: DatasetConfig
+    split: str
+    index: int
+    method: MethodConfig
+    perturbation: str
+    seed: int
+    measure_memory: bool
+
+    @property
+    def key(self) -> str:
+        return unit_key(self.dataset.label, self.split, self.perturbation, self.method.label,
+                        self.index)
+
+
+def unit_key(dataset: str, split: str, perturbation: str, method: str, index: int) -> str:
+    """``"dataset:split/perturbation/method/000index"``, a unit's key in the store."""
+    return f"{dataset}:{split}/{perturbation}/{method}/{index:06d}"
+
+
+_DATASETS: dict[str, object] = {}
+
+
+def _dataset(config: DatasetConfig, split: str):
+    """The reader for (config, split), opened once per worker process."""
+    key = json.dumps([config.to_dict(), split], sort_keys=True)
+    if key not in _DATASETS:
+        _DATASETS[key] = config.load(split)
+    return _DATASETS[key]
 
 
 def _ground_truth_boundaries(dataset, index: int, regions: list[np.ndarray]) -> list[np.ndarray]:
@@ -138,34 +116,58 @@ def _fields(obj) -> dict[str, np.ndarray]:
             if not f.name.startswith("_")}
 
 
-def _run_unit(dataset, index: int, method: MethodConfig, measure_memory: bool) -> Unit:
-    """Sweep one method over one image and score every sweep value."""
+def _plain(value):
+    """JSON-safe copy of a parameter value (unknown objects become their repr)."""
+    return json.loads(json.dumps(value, default=repr))
+
+
+def _sweep(segmenter, image: np.ndarray) -> list[np.ndarray]:
+    if segmenter.sweep_param is None or not segmenter.sweep_values:
+        return [segmenter(image)]  # a method without a sweep runs once
+    return segmenter.sweep(image)
+
+
+def _run_unit(task: _Task) -> Unit:
+    """Sweep one method over one (perturbed) image and score every sweep value."""
     from benchmarks.metrics.boundary import evaluate_boundaries_image
     from benchmarks.metrics.oracle import oracle_labels
     from benchmarks.metrics.region import evaluate_regions_image
     from benchmarks.metrics.semantic import confusion_matrix
 
-    sample = dataset[index]
-    segmenter = method.build()
-    values = segmenter.sweep_values
+    dataset = _dataset(task.dataset, task.split)
+    sample = dataset[task.index]
+    segmenter = task.method.build(task.seed)
+    image, perturbation = sample.image, None
+    if task.perturbation != "none":
+        from benchmarks.robustness import parse_perturbation, unit_seed
+
+        perturbation = parse_perturbation(task.perturbation)
+        image = perturbation.apply(image, seed=unit_seed(task.seed, sample.id))
+    param = segmenter.sweep_param if segmenter.sweep_values else None
+    values = tuple(segmenter.sweep_values) if param is not None else (None,)
+    first = segmenter.with_params(**{param: values[0]}) if param is not None else segmenter
     # Warm-up on a crop: lazy imports and caches stay out of the timing.
-    segmenter.with_params(**{segmenter.sweep_param: values[0]})(sample.image[:32, :32])
+    first(image[:32, :32])
     wall, cpu = time.perf_counter(), time.process_time()
-    sweep = segmenter.sweep(sample.image)
+    sweep = _sweep(segmenter, image)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak_mb = None
-    if measure_memory:
+    if task.measure_memory:
         # Peak of traced (Python + NumPy) allocations for one middle-of-sweep call,
         # measured apart from the timing so tracing does not slow the timed calls.
+        middle = (segmenter.with_params(**{param: values[len(values) // 2]})
+                  if param is not None else segmenter)
         tracemalloc.start()
-        segmenter.with_params(**{segmenter.sweep_param: values[len(values) // 2]})(sample.image)
+        middle(image)
         peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
+    if perturbation is not None:  # scored at the original size, on the original masks
+        sweep = [perturbation.restore_labels(labels, sample.image.shape[:2]) for labels in sweep]
 
     regions = sample.regions
     region_image = evaluate_regions_image(sweep, regions, kind="segs")
     boundary_image = evaluate_boundaries_image(
-        sweep, _ground_truth_boundaries(dataset, index, regions), kind="segs")
+        sweep, _ground_truth_boundaries(dataset, task.index, regions), kind="segs")
     arrays = {f"region/{k}": v for k, v in _fields(region_image).items()}
     arrays.update({f"boundary/{k}": v for k, v in _fields(boundary_image).items()})
     n_regions = [int(labels.max()) + 1 for labels in sweep]
@@ -175,13 +177,70 @@ def _run_unit(dataset, index: int, method: MethodConfig, measure_memory: bool) -
             for labels in sweep])
     dtype = np.uint16 if max(n_regions) <= 65536 else np.int32
     arrays["labels"] = np.stack(sweep).astype(dtype)
-    meta = {"method": method.name, "image_id": sample.id, "index": index,
-            "sweep_param": segmenter.sweep_param, "sweep_values": list(values),
-            "params": {f.name: getattr(segmenter.params, f.name)
+    meta = {"method": task.method.label, "name": task.method.name, "image_id": sample.id,
+            "index": task.index, "dataset": task.dataset.label, "split": task.split,
+            "perturbation": task.perturbation, "seed": task.seed,
+            "sweep_param": param, "sweep_values": _plain(list(values)),
+            "params": {f.name: _plain(getattr(segmenter.params, f.name))
                        for f in dataclasses.fields(segmenter.params)},
             "wall_s": wall, "cpu_s": cpu, "n_values": len(values),
             "n_regions": n_regions, "peak_mb": peak_mb}
-    return Unit(f"{method.name}/{index:06d}", method.name, sample.id, meta, arrays)
+    return Unit(task.key, task.method.label, sample.id, meta, arrays,
+                task.dataset.label, task.split, task.perturbation)
+
+
+# --------------------------------------------------------------------------------------
+# Backends: each yields units as they finish
+# --------------------------------------------------------------------------------------
+
+
+def _joblib_units(tasks: list[_Task], jobs: int) -> Iterator[Unit]:
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
+    yield from parallel(delayed(_run_unit)(task) for task in tasks)
+
+
+# One library thread per dask worker process (the cluster has one task slot per
+# process), like loky's default for as many workers as cores.
+_WORKER_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                      "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+
+
+def _dask_units(tasks: list[_Task], address: str | None, n_workers: int | None
+                ) -> Iterator[Unit]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ImportError("the dask backend needs dask.distributed; install it with "
+                          "pip install 'segbench[dist]'.") from None
+    cluster = None
+    if n_workers is not None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, env=_WORKER_ENV)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address)
+        except OSError as exc:
+            raise ValueError(f"cannot reach the dask scheduler at {address!r} ({exc}); "
+                             "check the address, or use dask_local=N for a local "
+                             "cluster.") from None
+    try:
+        futures = client.map(_run_unit, tasks, pure=False)
+        for future in as_completed(futures):
+            unit = future.result()  # a failed unit raises here, with its traceback
+            future.release()
+            yield unit
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
 
 
 def _versions() -> dict[str, str]:
@@ -189,7 +248,8 @@ def _versions() -> dict[str, str]:
 
     out = {"python": platform.python_version()}
     for package in ("segbench", "numpy", "scipy", "scikit-image", "scikit-learn",
-                    "opencv-python-headless", "numba", "torch", "torchvision"):
+                    "opencv-python-headless", "numba", "torch", "torchvision", "dask",
+                    "distributed"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
@@ -208,21 +268,47 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _perturbation_names(config: RunConfig) -> list[str]:
+    """``"none"`` and each perturbation's canonical name (so equal spellings share keys)."""
+    names = ["none"]
+    if config.perturbations:
+        from benchmarks.robustness import parse_perturbation
+
+        for text in config.perturbations:
+            name = parse_perturbation(text).name
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
 def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
-        progress: bool = True) -> Path:
+        progress: bool = True, dask: str | None = None, dask_local: int | None = None) -> Path:
     """Run a benchmark and write its store and report; return the run folder.
 
     Parameters
     ----------
     config : RunConfig, optional
-        Default :func:`default_config` (the demo).
+        Default: with `resume`, the config stored in `out_dir`; else
+        :func:`default_config` (the demo).
     out_dir : path-like, optional
-        Run folder; default ``runs/<timestamp>`` under the current directory.
+        Run folder; default ``config.out``, else ``runs/<timestamp>``.
     resume : bool, optional
         Continue a run in `out_dir`: units already stored are skipped. Without it an
         existing non-empty store is an error, so results are never mixed by accident.
     progress : bool, optional
         Show a progress bar.
+    dask : str, optional
+        Address of a dask scheduler (``"tcp://host:8786"``) to run the units on, instead
+        of local joblib workers. Workers must have segbench (and any user method
+        module) importable and see the dataset folders at the same paths.
+    dask_local : int, optional
+        Start a local dask cluster of this many single-threaded worker processes.
 
     Returns
     -------
@@ -232,25 +318,51 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
     Raises
     ------
     ValueError
-        For an unknown dataset, method or parameter, or an existing run without `resume`.
+        For an unknown dataset, method or parameter, an empty split, both `dask` and
+        `dask_local`, or an existing run without `resume` (or with another config).
     """
-    from joblib import Parallel, delayed
     from tqdm import tqdm
 
     from benchmarks.report import write_report
+    from classical._validate import check_int
 
+    if dask is not None and dask_local is not None:
+        raise ValueError("pass either dask (a scheduler address) or dask_local (a number of "
+                         f"local workers), not both; got dask={dask!r}, "
+                         f"dask_local={dask_local!r}.")
+    if dask_local is not None:
+        check_int(dask_local, "dask_local", minimum=1)
+    if config is None and resume and out_dir is not None:
+        config_file = Path(out_dir) / "config.json"
+        if config_file.is_file():
+            config = load_config(config_file)
     config = config or default_config()
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"config must be a RunConfig; got {type(config).__name__}.")
     if not config.methods:
         raise ValueError("the run config lists no methods.")
-    for method in config.methods:  # fail fast on unknown names and parameters
-        method.build()
-    dataset = _load(config)
-    n_images = len(dataset) if config.max_images is None else min(len(dataset), config.max_images)
-    if n_images == 0:
-        raise ValueError(f"dataset {config.dataset!r} split {config.split!r} has no images.")
+    if not config.datasets:
+        raise ValueError("the run config lists no datasets.")
+    # Fail fast on unknown names and parameters; note which methods take the seed.
+    method_seeds = {}
+    for method in config.methods:
+        params = method.build(config.seed).params
+        if any(f.name == "seed" for f in dataclasses.fields(params)):
+            method_seeds[method.label] = params.seed
+    perturbations = _perturbation_names(config)
 
-    run_dir = Path(out_dir) if out_dir is not None else (
-        Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+    splits = []  # (dataset config, split, role, n_images, reader)
+    for dataset_config, split, role in config.scored_splits():
+        dataset = dataset_config.load(split)
+        n = len(dataset) if dataset_config.max_images is None else min(
+            len(dataset), dataset_config.max_images)
+        if n == 0:
+            raise ValueError(f"dataset {dataset_config.label!r} split {split!r} has no images.")
+        splits.append((dataset_config, split, role, n, dataset))
+
+    if out_dir is None:
+        out_dir = config.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with ResultStore(run_dir / "results.sqlite") as store:
@@ -258,18 +370,40 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
         if done and not resume:
             raise ValueError(f"{run_dir} already holds results; pass --resume to continue it "
                              "or choose another --out.")
+        if done and store.info("schema", 1) != STORE_SCHEMA:
+            raise ValueError(f"{run_dir} was written by an older segbench (store schema "
+                             f"{store.info('schema', 1)}, now {STORE_SCHEMA}); start a new run "
+                             "with another --out.")
         previous = store.info("config")
-        if previous is not None and previous != config.to_dict():
+        if previous is not None and RunConfig.from_dict(
+                previous, check_methods=False).identity() != config.identity():
             raise ValueError(f"{run_dir} was started with a different config; "
                              "resume it with the same config or choose another --out.")
+        store.set_info("schema", STORE_SCHEMA)
         store.set_info("config", config.to_dict())
+        store.set_info("seed", config.seed)
+        store.set_info("seeds", {
+            "run": config.seed, "methods": method_seeds,
+            "perturbations": "benchmarks.robustness.unit_seed(run, image id)"})
+        store.set_info("datasets", [
+            {"label": d.label, "name": d.name, "split": split, "role": role, "n_images": n,
+             "task": reader.task, "classes": [c.name for c in reader.classes or ()]}
+            for d, split, role, n, reader in splits])
         _write_json(run_dir / "config.json", config.to_dict())
-        todo = [(i, m) for m in config.methods for i in range(n_images)
-                if f"{m.name}/{i:06d}" not in done]
-        first = {m.name: 0 for m in config.methods}
-        jobs = Parallel(n_jobs=config.jobs, backend="loky", return_as="generator_unordered")
-        units = jobs(delayed(_run_unit)(dataset, i, m, i == first[m.name]) for i, m in todo)
-        with tqdm(total=len(todo), desc="segbench run", unit="unit", disable=not progress) as bar:
+
+        tasks = [_Task(d, split, i, m, p, config.seed, i == 0 and p == "none")
+                 for d, split, role, n, _ in splits
+                 for p in (perturbations if role == "score" else ["none"])
+                 for m in config.methods for i in range(n)]
+        todo = [t for t in tasks if t.key not in done]
+        if dask is not None or dask_local is not None:
+            units = _dask_units(todo, dask, dask_local)
+            backend = {"backend": "dask", "address": dask, "local_workers": dask_local}
+        else:
+            units = _joblib_units(todo, config.jobs)
+            backend = {"backend": "joblib", "jobs": config.jobs}
+        with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="segbench run",
+                  unit="unit", disable=not progress) as bar:
             for unit in units:
                 store.put(unit)
                 bar.update()
@@ -278,64 +412,218 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
         store.set_info("environment", {
             "versions": _versions(), "machine": platform.machine(),
             "processor": platform.processor(), "cpus": os.cpu_count(),
-            "git_commit": _git_commit(), "finished": datetime.now().isoformat(timespec="seconds")})
-        store.set_info("dataset", {"name": config.dataset, "split": config.split,
-                                   "n_images": n_images, "task": dataset.task,
-                                   "classes": [c.name for c in dataset.classes or ()]})
+            "git_commit": _git_commit(), "finished": datetime.now().isoformat(timespec="seconds"),
+            **backend})
     write_report(run_dir)
     return run_dir
 
 
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+# --------------------------------------------------------------------------------------
+# Summaries
+# --------------------------------------------------------------------------------------
+
+#: Keys of a summary row that are measured, not computed from the results: they change
+#: from run to run on the same config.
+TIMING_KEYS = ("sec_per_image", "cpu_per_image", "peak_mb")
 
 
-def summarize(run_dir) -> list[dict]:
-    """Dataset-level scores per method from a run's store, best covering first.
-
-    Each row: method, ODS/OIS covering, PRI, VoI, boundary F (ODS/OIS), the parameter
-    value at covering ODS, oracle mIoU there (semantic datasets; an upper bound), median
-    seconds per image per parameter value, and the traced memory peak.
-    """
+def _summary_row(units: list[Unit]) -> tuple[dict, dict]:
+    """The row of one (dataset, split, perturbation, method) group, and the per-step
+    curves the tuned scores read."""
     from benchmarks.metrics.boundary import BoundaryImage, collect_boundaries
     from benchmarks.metrics.region import RegionImage, collect_regions
     from benchmarks.metrics.semantic import mean_iou
 
-    rows = []
-    with ResultStore(Path(run_dir) / "results.sqlite") as store:
-        methods = sorted({u.method for u in store.units(with_arrays=False)})
-        for method in methods:
-            units = list(store.units(method))
-            ids = [u.image_id for u in units]
-            regions = collect_regions(
-                [RegionImage.from_dict({k[7:]: u.arrays[k] for k in u.arrays
-                                        if k.startswith("region/")}) for u in units], ids)
-            boundaries = collect_boundaries(
-                [BoundaryImage(**{k[9:]: u.arrays[k] for k in u.arrays
-                                  if k.startswith("boundary/")}) for u in units], ids)
-            meta = units[0].meta
-            values = meta["sweep_values"]
-            ods_index = int(round(regions.ods_covering_threshold)) - 1
-            row = {"method": method, "images": len(units), "sweep_param": meta["sweep_param"],
-                   "ods_value": values[ods_index], **regions.as_dict(),
-                   **boundaries.as_dict(),
-                   "sec_per_image": float(np.median([u.meta["wall_s"] / u.meta["n_values"]
-                                                     for u in units])),
-                   "cpu_per_image": float(np.median([u.meta["cpu_s"] / u.meta["n_values"]
-                                                     for u in units])),
-                   "peak_mb": next((u.meta["peak_mb"] for u in units
-                                    if u.meta["peak_mb"] is not None), None),
-                   "regions_at_ods": float(np.median([u.meta["n_regions"][ods_index]
-                                                      for u in units]))}
-            if "oracle_confusion" in units[0].arrays:
-                total = sum(u.arrays["oracle_confusion"] for u in units)
-                row["oracle_miou"] = mean_iou(total[ods_index])
-                row["oracle_miou_curve"] = [mean_iou(m) for m in total]
-            row["covering_curve"] = regions.covering.tolist()
-            row["boundary_pr"] = [boundaries.recall.tolist(), boundaries.precision.tolist()]
-            row["sweep_values"] = values
+    ids = [u.image_id for u in units]
+    regions = collect_regions(
+        [RegionImage.from_dict({k[7:]: u.arrays[k] for k in u.arrays
+                                if k.startswith("region/")}) for u in units], ids)
+    boundaries = collect_boundaries(
+        [BoundaryImage(**{k[9:]: u.arrays[k] for k in u.arrays
+                          if k.startswith("boundary/")}) for u in units], ids)
+    meta = units[0].meta
+    values = meta["sweep_values"]
+    ods_index = int(round(regions.ods_covering_threshold)) - 1
+    n_regions = np.median([u.meta["n_regions"] for u in units], axis=0)
+    row = {"dataset": units[0].dataset, "split": units[0].split,
+           "perturbation": units[0].perturbation, "method": units[0].method,
+           "images": len(units), "sweep_param": meta["sweep_param"],
+           "ods_value": values[ods_index], **regions.as_dict(), **boundaries.as_dict(),
+           "sec_per_image": float(np.median([u.meta["wall_s"] / u.meta["n_values"]
+                                             for u in units])),
+           "cpu_per_image": float(np.median([u.meta["cpu_s"] / u.meta["n_values"]
+                                             for u in units])),
+           "peak_mb": next((u.meta["peak_mb"] for u in units
+                            if u.meta["peak_mb"] is not None), None),
+           "regions_at_ods": float(n_regions[ods_index])}
+    curves = {"ods_index": ods_index, "covering": regions.covering, "pri": regions.pri,
+              "voi": regions.voi, "boundary_f": boundaries.f, "regions": n_regions}
+    if "oracle_confusion" in units[0].arrays:
+        total = sum(u.arrays["oracle_confusion"] for u in units)
+        row["oracle_miou"] = mean_iou(total[ods_index])
+        row["oracle_miou_curve"] = [mean_iou(m) for m in total]
+        curves["oracle_miou"] = row["oracle_miou_curve"]
+    row["covering_curve"] = regions.covering.tolist()
+    row["boundary_pr"] = [boundaries.recall.tolist(), boundaries.precision.tolist()]
+    row["sweep_values"] = values
+    return row, curves
+
+
+_TUNED_KEYS = ("tune_split", "tuned_value", "covering_tuned", "pri_tuned", "voi_tuned",
+               "boundary_f_tuned", "regions_at_tuned", "oracle_miou_tuned")
+
+
+def summarize(run_dir) -> list[dict]:
+    """Dataset-level scores per (dataset, split, perturbation, method) from a run's store.
+
+    Each row: dataset (its label), split, perturbation (``"none"`` for the original
+    images), role (``"score"``, or ``"tune"`` for a split only used to choose
+    parameters), method, images; ODS/OIS covering, PRI, VoI and boundary F (every key
+    of :meth:`RegionResult.as_dict` and :meth:`BoundaryResult.as_dict`); the parameter
+    value at covering ODS (``ods_value``) and the median number of regions there; oracle
+    mIoU there (semantic datasets; an upper bound) and along the sweep; median wall and
+    CPU seconds per image per parameter value; the traced memory peak of one call; the
+    covering curve, boundary PR curve and sweep values.
+
+    Rows of a dataset with a ``tune_split`` also carry the honest scores: ``tuned_value``
+    is the parameter that is covering-ODS on the tune split (unperturbed), and
+    ``covering_tuned``, ``pri_tuned``, ``voi_tuned``, ``boundary_f_tuned`` (F of the
+    segmentation at that value, not interpolated between values), ``regions_at_tuned``
+    and ``oracle_miou_tuned`` are this row's scores there. These keys are None on other
+    rows, and while the tune split has no results.
+
+    Rows are ordered by dataset, scored splits before tune splits, split, perturbation
+    (``"none"`` first), then best covering first.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `run_dir` holds no ``results.sqlite``.
+    """
+    path = Path(run_dir) / "results.sqlite"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a segbench run folder (no results.sqlite).")
+    rows, curves = [], {}
+    with ResultStore(path) as store:
+        stored = store.info("config")
+        config = (RunConfig.from_dict(stored, check_methods=False)
+                  if stored is not None else None)
+        legacy = ("", "")
+        if config is not None:  # stores of segbench <= 0.1 have no dataset/split columns
+            legacy = (config.datasets[0].label, config.datasets[0].split)
+        for dataset, split, perturbation, method in store.groups():
+            units = list(store.units(method, dataset=dataset, split=split,
+                                     perturbation=perturbation))
+            row, curve = _summary_row(units)
+            if not dataset:
+                row["dataset"], row["split"] = legacy
+            group = (row["dataset"], row["split"], perturbation, method)
+            curves[group] = curve
             rows.append(row)
-    rows.sort(key=lambda r: -r["covering_ods"])
+    scored = {(d.label, d.split) for d in config.datasets} if config else set()
+    tune = {(d.label, d.split): d.tune_split for d in (config.datasets if config else ())
+            if d.tune_split is not None}
+    for row in rows:
+        row["role"] = "score" if (row["dataset"], row["split"]) in scored or not scored \
+            else "tune"
+        row.update(dict.fromkeys(_TUNED_KEYS))
+        tune_split = tune.get((row["dataset"], row["split"]))
+        source = curves.get((row["dataset"], tune_split, "none", row["method"]))
+        if tune_split is None or source is None:
+            continue
+        k = source["ods_index"]
+        here = curves[(row["dataset"], row["split"], row["perturbation"], row["method"])]
+        row.update(tune_split=tune_split, tuned_value=row["sweep_values"][k],
+                   covering_tuned=float(here["covering"][k]), pri_tuned=float(here["pri"][k]),
+                   voi_tuned=float(here["voi"][k]),
+                   boundary_f_tuned=float(here["boundary_f"][k]),
+                   regions_at_tuned=float(here["regions"][k]))
+        if "oracle_miou" in here:
+            row["oracle_miou_tuned"] = float(here["oracle_miou"][k])
+    rows.sort(key=lambda r: (r["dataset"], r["role"] == "tune", r["split"],
+                             r["perturbation"] != "none", r["perturbation"], -r["covering_ods"]))
     return rows
+
+
+# --------------------------------------------------------------------------------------
+# Comparing runs
+# --------------------------------------------------------------------------------------
+
+#: Metrics compared between runs, and whether higher is better.
+COMPARED_METRICS = (("covering_ods", True), ("covering_ois", True), ("covering_tuned", True),
+                    ("pri_ods", True), ("voi_ods", False), ("boundary_ods_f", True),
+                    ("boundary_ois_f", True), ("oracle_miou", True), ("sec_per_image", False))
+
+
+def compare_runs(run_a, run_b) -> list[dict]:
+    """Metric by metric differences between two runs.
+
+    Parameters
+    ----------
+    run_a, run_b : path-like
+        Run folders (each with a ``results.sqlite``).
+
+    Returns
+    -------
+    rows : list of dict
+        One per (dataset, split, perturbation, method, metric) present in either run,
+        ordered by those keys: ``a`` and ``b`` (None where the run lacks it),
+        ``difference`` (``b - a``, None unless both are there), ``higher_is_better``,
+        ``present`` (``"both"``, ``"a"`` or ``"b"``: where the method's group was run)
+        and ``better`` (``"a"``, ``"b"``, ``"same"`` or None).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a folder holds no ``results.sqlite``.
+    """
+    summaries = []
+    for run_dir in (run_a, run_b):
+        summaries.append({(r["dataset"], r["split"], r["perturbation"], r["method"]): r
+                          for r in summarize(run_dir)})
+    a_rows, b_rows = summaries
+    out = []
+    for group in sorted(set(a_rows) | set(b_rows)):
+        ra, rb = a_rows.get(group), b_rows.get(group)
+        present = "both" if ra is not None and rb is not None else ("a" if ra else "b")
+        for metric, higher in COMPARED_METRICS:
+            a = None if ra is None else ra.get(metric)
+            b = None if rb is None else rb.get(metric)
+            if a is None and b is None:
+                continue
+            difference = better = None
+            if a is not None and b is not None:
+                difference = b - a
+                better = "same" if difference == 0 else (
+                    "b" if (difference > 0) == higher else "a")
+            out.append(dict(zip(("dataset", "split", "perturbation", "method"), group),
+                            metric=metric, a=a, b=b, difference=difference,
+                            higher_is_better=higher, present=present, better=better))
+    return out
+
+
+def comparison_markdown(rows: list[dict], name_a: str = "A", name_b: str = "B") -> str:
+    """The rows of :func:`compare_runs` as a Markdown document (a table, then the
+    methods present in one run only)."""
+    def number(x):
+        return "–" if x is None else f"{x:.4g}"
+
+    lines = [f"# segbench comparison: {name_a} (A) vs {name_b} (B)", "",
+             "Difference is B − A; the better side is marked (VoI and time: lower is "
+             "better).", "",
+             "| Dataset | Perturbation | Method | Metric | A | B | B − A | Better |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["present"] != "both":
+            continue
+        lines.append(f"| {r['dataset']}:{r['split']} | {r['perturbation']} | {r['method']} | "
+                     f"{r['metric']} | {number(r['a'])} | {number(r['b'])} | "
+                     f"{'–' if r['difference'] is None else format(r['difference'], '+.4g')}"
+                     f" | {r['better'] or '–'} |")
+    for side, name in (("a", name_a), ("b", name_b)):
+        only = sorted({(r["dataset"], r["split"], r["perturbation"], r["method"])
+                       for r in rows if r["present"] == side})
+        if only:
+            lines += ["", f"Only in {name} ({side.upper()}): "
+                      + ", ".join(f"{m} ({d}:{s}, {p})" for d, s, p, m in only) + "."]
+    return "\n".join(lines) + "\n"

@@ -4,7 +4,9 @@ SQLite in WAL mode gives atomic writes for free: a unit's row is either fully co
 or absent, so a run killed at any point resumes by skipping the keys already present.
 Each row keeps the unit's metadata as JSON and its arrays (per-threshold counts,
 confusion matrices, label maps) as an ``.npz`` blob, everything needed to recompute the
-dataset-level numbers without re-running the method.
+dataset-level numbers without re-running the method. The dataset, split, perturbation
+and method of a unit are columns, so summaries select one group without reading the
+others.
 """
 
 from __future__ import annotations
@@ -26,18 +28,37 @@ CREATE TABLE IF NOT EXISTS units (
     method TEXT NOT NULL,
     image_id TEXT NOT NULL,
     meta TEXT NOT NULL,
-    arrays BLOB NOT NULL
+    arrays BLOB NOT NULL,
+    dataset TEXT NOT NULL DEFAULT '',
+    split TEXT NOT NULL DEFAULT '',
+    perturbation TEXT NOT NULL DEFAULT 'none'
 );
 CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added after the first release; older stores get them (with their defaults)
+# when opened, so their units read back as one unnamed dataset and split.
+_ADDED_COLUMNS = {"dataset": "TEXT NOT NULL DEFAULT ''", "split": "TEXT NOT NULL DEFAULT ''",
+                  "perturbation": "TEXT NOT NULL DEFAULT 'none'"}
+_COLUMNS = ("key", "method", "image_id", "meta", "arrays", "dataset", "split", "perturbation")
 
 
 class Unit:
-    """A stored unit: `meta` (JSON-able dict) and `arrays` (name -> ndarray mapping)."""
+    """A stored unit: `meta` (JSON-able dict) and `arrays` (name -> ndarray mapping).
 
-    def __init__(self, key: str, method: str, image_id: str, meta: dict, arrays: dict):
+    `dataset` (the dataset's label), `split` and `perturbation` (``"none"`` for the
+    original images) say which group of the run the unit belongs to.
+    """
+
+    def __init__(self, key: str, method: str, image_id: str, meta: dict, arrays: dict,
+                 dataset: str = "", split: str = "", perturbation: str = "none"):
         self.key, self.method, self.image_id = key, method, image_id
         self.meta, self.arrays = meta, arrays
+        self.dataset, self.split, self.perturbation = dataset, split, perturbation
+
+    @property
+    def group(self) -> tuple[str, str, str, str]:
+        """``(dataset, split, perturbation, method)``: the rows of a summary."""
+        return self.dataset, self.split, self.perturbation, self.method
 
 
 def _pack(arrays: dict[str, np.ndarray]) -> bytes:
@@ -91,6 +112,13 @@ class ResultStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(units)")}
+        with self._db:
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE units ADD COLUMN {name} {kind}")
+            self._db.execute("CREATE INDEX IF NOT EXISTS units_group "
+                             "ON units (dataset, split, perturbation, method)")
 
     def close(self) -> None:
         self._db.close()
@@ -109,20 +137,34 @@ class ResultStore:
         """Store one unit atomically (replacing a unit with the same key)."""
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO units ({', '.join(_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(_COLUMNS))})",
                 (unit.key, unit.method, unit.image_id, json.dumps(unit.meta, sort_keys=True),
-                 _pack(unit.arrays)),
+                 _pack(unit.arrays), unit.dataset, unit.split, unit.perturbation),
             )
 
-    def units(self, method: str | None = None, *, with_arrays: bool = True) -> Iterator[Unit]:
-        """Stored units, optionally of one method, in key order."""
-        query = "SELECT key, method, image_id, meta, arrays FROM units"
-        args: tuple = ()
-        if method is not None:
-            query += " WHERE method = ?"
-            args = (method,)
-        for key, meth, image_id, meta, blob in self._db.execute(query + " ORDER BY key", args):
-            yield Unit(key, meth, image_id, json.loads(meta), _unpack(blob) if with_arrays else {})
+    def groups(self) -> list[tuple[str, str, str, str]]:
+        """The distinct ``(dataset, split, perturbation, method)`` of the stored units."""
+        return [tuple(row) for row in self._db.execute(
+            "SELECT DISTINCT dataset, split, perturbation, method FROM units "
+            "ORDER BY dataset, split, perturbation, method")]
+
+    def units(self, method: str | None = None, *, dataset: str | None = None,
+              split: str | None = None, perturbation: str | None = None,
+              with_arrays: bool = True) -> Iterator[Unit]:
+        """Stored units in key order, optionally only those of one method, dataset,
+        split and/or perturbation."""
+        where = [(name, value) for name, value in (
+            ("method", method), ("dataset", dataset), ("split", split),
+            ("perturbation", perturbation)) if value is not None]
+        query = f"SELECT {', '.join(_COLUMNS)} FROM units"
+        if where:
+            query += " WHERE " + " AND ".join(f"{name} = ?" for name, _ in where)
+        args = tuple(value for _, value in where)
+        for key, meth, image_id, meta, blob, data, split_, pert in self._db.execute(
+                query + " ORDER BY key", args):
+            yield Unit(key, meth, image_id, json.loads(meta),
+                       _unpack(blob) if with_arrays else {}, data, split_, pert)
 
     def set_info(self, name: str, value) -> None:
         """Store run-level information (config, versions, timings) as JSON."""

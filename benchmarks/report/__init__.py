@@ -29,15 +29,25 @@ _COLUMNS = [
 ]
 
 
+_TUNED_COLUMNS = [
+    ("tuned_value", "Param tuned", "{}"),
+    ("covering_tuned", "Covering tuned", "{:.3f}"),
+]
+
+
 def _columns(rows):
-    return [c for c in _COLUMNS if any(r.get(c[0]) is not None for r in rows)]
+    columns = list(_COLUMNS)
+    if any(r.get("covering_tuned") is not None for r in rows):
+        at = next(i for i, c in enumerate(columns) if c[0] == "covering_ois")
+        columns[at:at] = _TUNED_COLUMNS
+    return [c for c in columns if any(r.get(c[0]) is not None for r in rows)]
 
 
 def _cells(row, columns):
     out = []
     for key, _, fmt in columns:
         value = row.get(key)
-        if key == "ods_value":
+        if key in ("ods_value", "tuned_value") and value is not None and row["sweep_param"]:
             value = f"{row['sweep_param']}={value}"
         out.append("–" if value is None else fmt.format(value))
     return out
@@ -114,12 +124,13 @@ def _png(rgb: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _examples(run_dir: Path, rows, store, dataset):
+def _examples(rows, store, dataset, label: str, split: str):
     from benchmarks.visualize import boundary_overlay, class_overlay, side_by_side
 
     leader = rows[0]
     step = {r["method"]: r["sweep_values"].index(r["ods_value"]) for r in rows}
-    units = {r["method"]: {u.image_id: u for u in store.units(r["method"])} for r in rows}
+    units = {r["method"]: {u.image_id: u for u in store.units(
+        r["method"], dataset=label, split=split, perturbation="none")} for r in rows}
     lead_units = units[leader["method"]]
     k = step[leader["method"]]
     scores = {i: float(u.arrays["region/cntR"][k] / max(u.arrays["region/sumR"][k], 1))
@@ -135,10 +146,11 @@ def _examples(run_dir: Path, rows, store, dataset):
             truth = class_overlay(sample.image, sample.mask, colors, alpha=0.6)
         else:
             truth = boundary_overlay(sample.image, sample.regions[0])
+        shown = [r for r in rows if image_id in units[r["method"]]]
         panels = [sample.image, truth]
         panels += [boundary_overlay(sample.image, units[r["method"]][image_id].arrays["labels"]
-                                    [step[r["method"]]].astype(np.int64)) for r in rows]
-        names = ", ".join(r["method"] for r in rows)
+                                    [step[r["method"]]].astype(np.int64)) for r in shown]
+        names = ", ".join(r["method"] for r in shown)
         examples.append({
             "png": _png(side_by_side(*panels)),
             "caption": f"{tag}: {image_id} (covering {scores[image_id]:.3f}). "
@@ -146,19 +158,50 @@ def _examples(run_dir: Path, rows, store, dataset):
     return examples
 
 
+def _sections(all_rows, config, store):
+    """One leaderboard per scored (dataset, split): its unperturbed rows, figures and
+    example images. Perturbed rows and tune splits are in the store and in
+    :func:`benchmarks.runner.summarize`, not in these tables."""
+    infos = store.info("datasets")
+    if infos is None:  # a store of segbench <= 0.1: one dataset
+        info = store.info("dataset")
+        infos = [{**info, "label": config.datasets[0].label, "role": "score"}]
+    specs = {d.label: d for d in config.datasets}
+    sections = []
+    for info in infos:
+        if info["role"] != "score":
+            continue
+        rows = [r for r in all_rows if r["dataset"] == info["label"]
+                and r["split"] == info["split"] and r["perturbation"] == "none"]
+        if not rows:
+            continue
+        dataset = specs[info["label"]].load(info["split"])
+        columns = _columns(rows)
+        sections.append({
+            "info": info, "rows": rows, "columns": [{"title": c[1]} for c in columns],
+            "table": [_cells(r, columns) for r in rows], "figures": _figures(rows),
+            "examples": _examples(rows, store, dataset, info["label"], info["split"]),
+            "leader": rows[0]["method"], "has_oracle": any("oracle_miou" in r for r in rows),
+            "tuned": next((r["tune_split"] for r in rows if r.get("tune_split")), None),
+            "markdown": leaderboard_markdown(rows)})
+    return sections
+
+
 def write_report(run_dir) -> tuple[Path, Path]:
     """Render ``report.html`` and ``report.md`` for a run folder; return their paths.
+
+    One leaderboard per scored dataset and split (unperturbed images), with its plots
+    and example images.
 
     Raises
     ------
     FileNotFoundError
         If `run_dir` holds no ``results.sqlite``.
     ValueError
-        If the store holds no finished units.
+        If the store holds no finished units of a scored split.
     """
     import jinja2
 
-    from benchmarks.datasets import load_dataset
     from benchmarks.runner import RunConfig, summarize
     from benchmarks.store import ResultStore
 
@@ -166,33 +209,35 @@ def write_report(run_dir) -> tuple[Path, Path]:
     if not (run_dir / "results.sqlite").is_file():
         raise FileNotFoundError(f"{run_dir} is not a segbench run folder (no results.sqlite).")
     rows = summarize(run_dir)
-    if not rows:
-        raise ValueError(f"{run_dir} holds no finished units yet.")
     with ResultStore(run_dir / "results.sqlite") as store:
-        config = RunConfig.from_dict(store.info("config"))
-        dataset_info = store.info("dataset")
+        config = RunConfig.from_dict(store.info("config"), check_methods=False)
         env = store.info("environment", {})
         elapsed = store.info("elapsed_s", 0.0)
-        dataset = load_dataset(config.dataset, split=config.split, root=config.root,
-                               **config.dataset_options)
-        examples = _examples(run_dir, rows, store, dataset)
-    columns = _columns(rows)
+        sections = _sections(rows, config, store)
+    if not sections:
+        raise ValueError(f"{run_dir} holds no finished units yet.")
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]))
+    title = ", ".join(f"{s['info']['label']} / {s['info']['split']}" for s in sections)
     html = environment.get_template("report.html.j2").render(
-        dataset=dataset_info, rows=rows, columns=[{"title": c[1]} for c in columns],
-        table=[_cells(r, columns) for r in rows], figures=_figures(rows), examples=examples,
-        leader=rows[0]["method"], has_oracle=any("oracle_miou" in r for r in rows),
-        env=env, elapsed=elapsed, config_json=json.dumps(config.to_dict(), sort_keys=True),
+        title=title, sections=sections, env=env, elapsed=elapsed,
+        config_json=json.dumps(config.to_dict(), sort_keys=True),
         threads=os.environ.get("OMP_NUM_THREADS"))
-    markdown = (
-        f"# segbench report: {dataset_info['name']} / {dataset_info['split']}\n\n"
-        f"{dataset_info['n_images']} images. Region metrics: official BSDS500 definitions "
-        "over each method's sweep (ODS/OIS)."
-        + (" Oracle mIoU is an upper bound (majority class per region).\n\n"
-           if any("oracle_miou" in r for r in rows) else "\n\n")
-        + leaderboard_markdown(rows) + "\n")
+    parts = [f"# segbench report: {title}\n"]
+    for s in sections:
+        info = s["info"]
+        parts.append(
+            f"## {info['label']} / {info['split']}\n\n"
+            f"{info['n_images']} images. Region metrics: official BSDS500 definitions "
+            "over each method's sweep (ODS/OIS)."
+            + (f" \"Tuned\": the parameter that is ODS on the {s['tuned']} split, scored "
+               f"on {info['split']} (ODS on {info['split']} itself is optimistic)."
+               if s["tuned"] else "")
+            + (" Oracle mIoU is an upper bound (majority class per region)."
+               if s["has_oracle"] else "")
+            + "\n\n" + s["markdown"] + "\n")
+    markdown = "\n".join(parts)
     html_path, md_path = run_dir / "report.html", run_dir / "report.md"
     for path, text in ((html_path, html), (md_path, markdown)):
         tmp = path.with_suffix(path.suffix + ".tmp")

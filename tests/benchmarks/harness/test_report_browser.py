@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.runner import MethodConfig, RunConfig, run
+from benchmarks.runner import DatasetConfig, MethodConfig, RunConfig, run
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 # Flags for a closed network: no background connections, no first-run or sync traffic.
@@ -22,10 +22,11 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    config = RunConfig(dataset="synthetic", split="val", dataset_options={"preset": "easy"},
+    config = RunConfig(datasets=(DatasetConfig("synthetic", "val", options={"preset": "easy"},
+                                              max_images=3),),
                        methods=(MethodConfig("slic", sweep_values=(50, 10)),
                                 MethodConfig("watershed", sweep_values=(50, 10))),
-                       max_images=3, jobs=1)
+                       jobs=1)
     return run(config, tmp_path_factory.mktemp("run"), progress=False) / "report.html"
 
 

@@ -1,0 +1,196 @@
+import json
+import sys
+
+import pytest
+
+from benchmarks.config import CONFIG_DIR, DatasetConfig, MethodConfig, RunConfig, load_config
+from benchmarks.runner import default_config
+
+COMMITTED = sorted(CONFIG_DIR.glob("*.toml"))
+
+SMALL = '''
+seed = 3
+jobs = 2
+out = "runs/x"
+
+[[datasets]]
+name = "synthetic"
+split = "val"
+max_images = 4
+tune_split = "train"
+options = { preset = "easy" }
+
+[[methods]]
+name = "felzenszwalb"
+params = { sigma = 0.5 }
+sweep = { param = "scale", values = [50, 100] }
+
+[[methods]]
+name = "kmeans"
+label = "kmeans-texture"
+params = { features = ["lab", "gabor"] }
+
+[robustness]
+perturbations = ["noise(0.05)", "none", "blur(1)"]
+'''
+
+SMALL_CONFIG = RunConfig(
+    datasets=(DatasetConfig("synthetic", "val", options={"preset": "easy"}, max_images=4,
+                            tune_split="train"),),
+    methods=(MethodConfig("felzenszwalb", {"sigma": 0.5}, "scale", (50, 100)),
+             MethodConfig("kmeans", {"features": ("lab", "gabor")}, label="kmeans-texture")),
+    perturbations=("noise(0.05)", "blur(1)"), seed=3, jobs=2, out="runs/x")
+
+
+def _write(tmp_path, text, name="c.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_there_are_committed_configs():
+    assert {p.name for p in COMMITTED} >= {"demo.toml", "bsds_val.toml", "camvid_val.toml",
+                                           "robustness.toml"}
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_committed_configs_load_validate_and_round_trip(path):
+    config = load_config(path)
+    assert config.datasets and config.methods
+    for method in config.methods:
+        method.build(config.seed)
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_demo_config_is_the_default():
+    assert load_config(CONFIG_DIR / "demo.toml") == default_config()
+
+
+def test_bsds_config_sweeps_twelve_values_and_tunes_on_train():
+    config = load_config(CONFIG_DIR / "bsds_val.toml")
+    assert [(d.name, d.split, d.tune_split) for d in config.datasets] == [
+        ("bsds500", "val", "train")]
+    from classical.methods import METHODS
+    assert [m.name for m in config.methods] == list(METHODS)
+    for method in config.methods:
+        segmenter = method.build()
+        values = segmenter.sweep_values
+        assert segmenter.sweep_param == MethodConfig(method.name).build().sweep_param
+        assert len(values) == 12 and len(set(values)) == 12, method.name
+        default = MethodConfig(method.name).build().sweep_values
+        if isinstance(values[0], str):  # region growing: "mean_lab(t)" thresholds
+            values = [float(v[9:-1]) for v in values]
+            default = [float(v[9:-1]) for v in default]
+        # Covers the default range, in the default's direction (fine to coarse).
+        assert min(values) <= min(default) and max(values) >= max(default), method.name
+        assert (values[0] < values[-1]) == (default[0] < default[-1]), method.name
+        assert list(values) in (sorted(values), sorted(values, reverse=True)), method.name
+
+
+def test_robustness_config_has_perturbations():
+    config = load_config(CONFIG_DIR / "robustness.toml")
+    assert len(config.perturbations) >= 4 and "none" not in config.perturbations
+
+
+def test_load_toml_and_yaml(tmp_path):
+    assert load_config(_write(tmp_path, SMALL)) == SMALL_CONFIG
+    yaml = pytest.importorskip("yaml")
+    import tomllib
+    path = _write(tmp_path, yaml.safe_dump(tomllib.loads(SMALL)), "c.yaml")
+    assert load_config(path) == SMALL_CONFIG
+
+
+def test_yaml_without_pyyaml_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml now raises ImportError
+    with pytest.raises(ImportError, match=r"c.yml: reading YAML configs needs PyYAML; install"):
+        load_config(_write(tmp_path, "seed: 0\n", "c.yml"))
+
+
+def test_a_runs_config_json_loads_back(tmp_path):
+    path = _write(tmp_path, json.dumps(SMALL_CONFIG.to_dict()), "config.json")
+    assert load_config(path) == SMALL_CONFIG
+
+
+def test_first_release_layout_still_reads():
+    old = {"dataset": "synthetic", "split": "val", "root": None,
+           "dataset_options": {"preset": "easy"}, "max_images": 3, "jobs": 1,
+           "methods": [{"name": "slic", "params": {}, "sweep_param": None,
+                        "sweep_values": [64, 16]}]}
+    assert RunConfig.from_dict(old) == RunConfig(
+        datasets=(DatasetConfig("synthetic", "val", options={"preset": "easy"}, max_images=3),),
+        methods=(MethodConfig("slic", sweep_values=(64, 16)),))
+
+
+BASE = '[[datasets]]\nname = "synthetic"\n[[methods]]\nname = "slic"\n'
+
+
+@pytest.mark.parametrize("text, error, message", [
+    ("seeds = 1\n" + BASE, ValueError,
+     r"c.toml: top level: unknown key 'seeds'; valid keys: seed, jobs, out, datasets, methods, "
+     r"robustness. Did you mean 'seed'\?"),
+    (BASE.replace('name = "synthetic"', 'name = "synthetic"\nmax_image = 3'), ValueError,
+     r"c.toml: \[\[datasets\]\] #1: unknown key 'max_image'; valid keys: name, split, root, "
+     r"max_images"),
+    (BASE + 'parms = { n_segments = 3 }\n', ValueError,
+     r"c.toml: \[\[methods\]\] #1: unknown key 'parms'; valid keys: name, label, params, sweep"),
+    (BASE + 'sweep = { parm = "n_segments" }\n', ValueError,
+     r"\[\[methods\]\] #1 \('slic'\): sweep: unknown key 'parm'; valid keys: param, values"),
+    (BASE.replace('name = "synthetic"', 'name = "synthetic"\nmax_images = "10"'), TypeError,
+     r"c.toml: \[\[datasets\]\] #1: max_images must be an integer; got '10' \(str\)"),
+    (BASE.replace('name = "synthetic"', 'name = "synthetic"\nmax_images = 0'), ValueError,
+     r"\[\[datasets\]\] #1: max_images must be >= 1; got 0"),
+    ("jobs = 1.5\n" + BASE, TypeError, r"top level: jobs must be an integer; got 1.5"),
+    (BASE.replace('"slic"', '"slik"'), ValueError,
+     r"c.toml: \[\[methods\]\] #1 \('slik'\): unknown method 'slik'; valid: region_growing.*"
+     r"Did you mean 'slic'\?"),
+    (BASE.replace('"synthetic"', '"bsds"'), ValueError,
+     r"c.toml: \[\[datasets\]\] #1: unknown dataset 'bsds'; valid names: bsds500"),
+    (BASE + 'sweep = { param = "scale", values = [1, 2] }\n', ValueError,
+     r"\[\[methods\]\] #1 \('slic'\): method 'slic' cannot sweep 'scale'.*valid parameters: "
+     r"compactness, n_segments, sigma"),
+    (BASE + 'sweep = { param = "n_segments", values = [] }\n', ValueError,
+     r"sweep: values is empty"),
+    (BASE + 'params = { n_segmentz = 3 }\n', ValueError,
+     r"\('slic'\): slic has no parameter 'n_segmentz'"),
+    (BASE + 'params = 3\n', TypeError, r"\('slic'\): params must be a table"),
+    (BASE + '[[methods]]\nname = "slic"\n', ValueError,
+     r"uses the label 'slic' twice; give each entry a distinct label"),
+    (BASE.replace('name = "synthetic"', 'name = "synthetic"\ntune_split = "val"'), ValueError,
+     r"tune_split must differ from split \('val'\)"),
+    (BASE.replace('name = "synthetic"', 'name = "synthetic"\nsplit = 3'), TypeError,
+     r"\[\[datasets\]\] #1: split must be a non-empty string; got 3 \(int\)"),
+    (BASE + '[robustness]\nperturbations = ["fog(2)"]\n', ValueError,
+     r"c.toml: \[robustness\]: perturbations: .*fog"),
+    (BASE + '[robustness]\nperturbation = ["noise(0.1)"]\n', ValueError,
+     r"\[robustness\]: unknown key 'perturbation'; valid keys: perturbations"),
+    ('[[methods]]\nname = "slic"\n', ValueError, r"c.toml: no \[\[datasets\]\] table"),
+    ('[[datasets]]\nname = "synthetic"\n', ValueError, r"c.toml: no \[\[methods\]\] table"),
+    (BASE + BASE.split("[[methods]]")[0], ValueError,
+     r"lists 'synthetic' split 'val' twice"),
+    (BASE + '[[datasets]]\nname = "synthetic"\nsplit = "train"\noptions = { preset = "hard" }\n',
+     ValueError, r"#2: label 'synthetic' is already used .* give each a distinct label"),
+    ("seed = [\n", ValueError, r"c.toml: not valid TOML"),
+])
+def test_config_errors_name_file_table_and_key(tmp_path, text, error, message):
+    with pytest.raises(error, match=message):
+        load_config(_write(tmp_path, text))
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.toml' does not exist"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(ValueError, match=r"must end in .toml, .yaml, .yml or .json; got '.ini'"):
+        load_config(_write(tmp_path, BASE, "c.ini"))
+    with pytest.raises(TypeError, match="a config must be a table of keys; got list"):
+        load_config(_write(tmp_path, "[1, 2]", "c.json"))
+
+
+def test_labels_default_to_names_and_split_pairs():
+    dataset = DatasetConfig("bsds500", "val", tune_split="train")
+    assert dataset.label == "bsds500" and dataset.splits == ("val", "train")
+    assert MethodConfig("slic").label == "slic"
+    config = RunConfig(datasets=(dataset, DatasetConfig("bsds500", "train")),
+                       methods=(MethodConfig("slic"),))
+    # train is scored by the second entry, so it is listed once, as scored.
+    assert [(s, role) for _, s, role in config.scored_splits()] == [
+        ("val", "score"), ("train", "score")]
