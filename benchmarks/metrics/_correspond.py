@@ -45,10 +45,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import (breadth_first_order, connected_components,
-                                  maximum_flow, min_weight_full_bipartite_matching)
+from scipy.sparse.csgraph import (connected_components, maximum_flow,
+                                  min_weight_full_bipartite_matching)
 
 __all__ = [
     "MULTIPLIER",
@@ -116,19 +117,10 @@ class _Neighbours:
         dy, dx, cost = offsets
         gy, gx = np.nonzero(boundary)
         self.n = gy.size
-        # A machine pixel at (gy - dy, gx - dx) sees boundary pixel (gy, gx) at offset (dy, dx).
-        py = gy[None, :] - dy[:, None]
-        px = gx[None, :] - dx[:, None]
-        ok = (py >= 0) & (py < h) & (px >= 0) & (px < w)
-        pixel = (py * w + px)[ok]
-        target = np.broadcast_to(np.arange(self.n)[None, :], ok.shape)[ok]
-        costs = np.broadcast_to(cost[:, None], ok.shape)[ok]
-        order = np.lexsort((target, costs, pixel))
-        self.target = target[order].astype(np.int64)
-        self.cost = costs[order].astype(np.int64)
-        counts = np.bincount(pixel, minlength=h * w)
-        self.indptr = np.zeros(h * w + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.indptr[1:])
+        # Offsets by (cost, dy, dx): for a fixed machine pixel that is (cost, target).
+        order = np.lexsort((dx, dy, cost))
+        self.indptr, self.target, self.cost = _build_table(
+            gy.astype(np.int64), gx.astype(np.int64), dy[order], dx[order], cost[order], h, w)
 
     def edges(self, pixels: np.ndarray):
         """Edges of machine pixels ``pixels`` (flat indices).
@@ -136,15 +128,57 @@ class _Neighbours:
         Returns ``(lengths, target, cost)``: the number of edges of every machine pixel,
         and the edges grouped by machine pixel in the order of `pixels`.
         """
-        start = self.indptr[pixels]
-        lengths = self.indptr[pixels + 1] - start
-        total = int(lengths.sum())
-        if total == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return lengths, empty, empty
-        ends = np.cumsum(lengths)
-        pos = np.arange(total, dtype=np.int64) + np.repeat(start - (ends - lengths), lengths)
-        return lengths, self.target[pos], self.cost[pos]
+        indptr, target, cost = _gather_edges(np.asarray(pixels, dtype=np.int64), self.indptr,
+                                             self.target, self.cost)
+        return np.diff(indptr), target, cost
+
+
+@njit(cache=True, nogil=True)
+def _build_table(gy, gx, dy, dx, cost, h, w):  # pragma: no cover - compiled
+    """CSR table of :class:`_Neighbours`: a counting sort of (pixel, offset) pairs.
+
+    A machine pixel at (gy - dy, gx - dx) sees boundary pixel k = (gy, gx) at offset
+    (dy, dx); offsets come sorted by (cost, dy, dx) and boundary pixels in row-major
+    order, so every pixel's entries end up sorted by (cost, target).
+    """
+    indptr = np.zeros(h * w + 1, np.int64)
+    for o in range(dy.size):
+        for k in range(gy.size):
+            y = gy[k] - dy[o]
+            x = gx[k] - dx[o]
+            if 0 <= y < h and 0 <= x < w:
+                indptr[y * w + x + 1] += 1
+    for p in range(h * w):
+        indptr[p + 1] += indptr[p]
+    fill = indptr[:-1].copy()
+    target = np.empty(indptr[h * w], np.int64)
+    costs = np.empty(indptr[h * w], np.int64)
+    for o in range(dy.size):
+        for k in range(gy.size):
+            y = gy[k] - dy[o]
+            x = gx[k] - dx[o]
+            if 0 <= y < h and 0 <= x < w:
+                p = y * w + x
+                target[fill[p]] = k
+                costs[fill[p]] = cost[o]
+                fill[p] += 1
+    return indptr, target, costs
+
+
+@njit(cache=True, nogil=True)
+def _gather_edges(pixels, indptr, target, cost):  # pragma: no cover - compiled
+    """The table's rows for `pixels`, in that order: ``(local indptr, target, cost)``."""
+    local = np.zeros(pixels.size + 1, np.int64)
+    for i in range(pixels.size):
+        local[i + 1] = local[i] + indptr[pixels[i] + 1] - indptr[pixels[i]]
+    out_target = np.empty(local[-1], np.int64)
+    out_cost = np.empty(local[-1], np.int64)
+    for i in range(pixels.size):
+        start = indptr[pixels[i]]
+        for e in range(local[i + 1] - local[i]):
+            out_target[local[i] + e] = target[start + e]
+            out_cost[local[i] + e] = cost[start + e]
+    return local, out_target, out_cost
 
 
 def _solve(rows, cols, cost, n_rows: int, n_cols: int, outlier: int):
@@ -153,7 +187,7 @@ def _solve(rows, cols, cost, n_rows: int, n_cols: int, outlier: int):
     Real pairs cost `cost`; each row or column left unpaired costs `outlier` (the
     official square problem: rows + column outliers against columns + row outliers).
 
-    Returns the indices (into `rows`/`cols`/`cost`) of the real pairs in the solution.
+    Returns the (row, column) pairs of the solution that are real pairs.
     """
     n = n_rows + n_cols
     if n <= _DENSE_MAX:
@@ -170,34 +204,62 @@ def _solve(rows, cols, cost, n_rows: int, n_cols: int, outlier: int):
         # Every perfect matching has n edges, so adding 1 everywhere keeps the optimum
         # and avoids explicit zeros (which the sparse solver would drop).
         ww = np.concatenate([cost + 1.0, np.full(n + m, outlier + 1.0)])
-        graph = csr_matrix((ww, (rr, cc)), shape=(n, n))
-        r, c = min_weight_full_bipartite_matching(graph)
+        r, c = min_weight_full_bipartite_matching(_sorted_csr(rr, cc, ww, n, n))
     real = (r < n_rows) & (c < n_cols)
-    r, c = r[real], c[real]
-    # Map (row, col) back to edge indices.
-    key = rows.astype(np.int64) * n_cols + cols
-    order = np.argsort(key, kind="stable")
-    return order[np.searchsorted(key[order], r.astype(np.int64) * n_cols + c)]
+    return r[real], c[real]
 
 
 def _solve_saturating(rows, cols, cost, n_rows: int, n_cols: int, outlier: int):
     """Min-cost pairing that pairs every row (``n_rows <= n_cols``, known feasible).
 
-    Returns the indices (into `rows`/`cols`/`cost`) of the chosen pairs.
+    Returns the (row, column) pairs of the solution.
     """
     if n_rows * n_cols <= _DENSE_MAX * _DENSE_MAX:
         matrix = np.full((n_rows, n_cols), np.inf)
         matrix[rows, cols] = cost
-        r, c = linear_sum_assignment(matrix)
-    elif n_cols < _LOOSE * n_rows:
+        return linear_sum_assignment(matrix)
+    if n_cols < _LOOSE * n_rows:
         # Nearly every column is needed: SciPy's sparse solver checks feasibility of a
         # rectangular problem with a Hopcroft-Karp search that can take very long
         # here, so solve the square problem with outlier options instead (same
         # optimum: every row can be paired, and unpaired rows cost far more).
         return _solve(rows, cols, cost, n_rows, n_cols, outlier)
-    else:
-        graph = csr_matrix((cost + 1.0, (rows, cols)), shape=(n_rows, n_cols))
-        r, c = min_weight_full_bipartite_matching(graph)
+    return min_weight_full_bipartite_matching(_sorted_csr(rows, cols, cost + 1.0, n_rows, n_cols))
+
+
+def _sorted_csr(rows, cols, data, n_rows: int, n_cols: int) -> csr_matrix:
+    """``csr_matrix((data, (rows, cols)))`` for distinct (row, col) pairs, built directly."""
+    indptr, indices, values = _csr_arrays(rows.astype(np.int64), cols.astype(np.int64),
+                                          data.astype(np.float64), n_rows)
+    return csr_matrix((values, indices, indptr), shape=(n_rows, n_cols))
+
+
+@njit(cache=True, nogil=True)
+def _csr_arrays(rows, cols, data, n_rows):  # pragma: no cover - compiled
+    """CSR arrays (int32 indices, sorted within rows) of distinct (row, col) entries."""
+    indptr = np.zeros(n_rows + 1, np.int32)
+    for e in range(rows.size):
+        indptr[rows[e] + 1] += 1
+    for i in range(n_rows):
+        indptr[i + 1] += indptr[i]
+    fill = indptr[:-1].copy()
+    indices = np.empty(rows.size, np.int32)
+    values = np.empty(rows.size, np.float64)
+    for e in range(rows.size):
+        k = fill[rows[e]]
+        start = indptr[rows[e]]
+        while k > start and indices[k - 1] > cols[e]:    # insertion sort: rows are short
+            indices[k] = indices[k - 1]
+            values[k] = values[k - 1]
+            k -= 1
+        indices[k] = cols[e]
+        values[k] = data[e]
+        fill[rows[e]] += 1
+    return indptr, indices, values
+
+
+def _edge_indices(rows, cols, n_cols: int, r, c) -> np.ndarray:
+    """Indices into the edge list (`rows`, `cols`) of the pairs (`r`, `c`)."""
     key = rows.astype(np.int64) * n_cols + cols
     order = np.argsort(key, kind="stable")
     return order[np.searchsorted(key[order], r.astype(np.int64) * n_cols + c)]
@@ -237,9 +299,9 @@ def _pair_components(rows, cols, cost, n_rows: int, n_cols: int, outlier: int) -
             edges = order[bounds[comp]:bounds[comp + 1]]
             _, r_local = np.unique(rows[edges], return_inverse=True)
             _, c_local = np.unique(cols[edges], return_inverse=True)
-            picked = _solve(r_local, c_local, cost[edges], int(n_r[comp]), int(n_c[comp]),
-                            outlier)
-            chosen.append(edges[picked])
+            n_cols = int(n_c[comp])
+            r, c = _solve(r_local, c_local, cost[edges], int(n_r[comp]), n_cols, outlier)
+            chosen.append(edges[_edge_indices(r_local, c_local, n_cols, r, c)])
     return np.concatenate(chosen)
 
 
@@ -320,10 +382,12 @@ class BoundaryMatcher:
     """Match machine boundary maps against fixed human boundary maps, counting as BSDS.
 
     Built once per image (the human side is precomputed) and called once per
-    threshold. Results are reused exactly: a machine map seen before is not solved
-    again, an annotator whose nearby machine pixels did not change since an earlier
-    call is not solved again, and neither is a component of the weighted problem that
-    was solved before.
+    threshold. Per annotator, the graph of machine and human pixels within the
+    tolerance falls into connected components, and a component's result (how many
+    pairs, which machine pixels are paired) depends on nothing else, so results are
+    kept per component, keyed by its exact set of machine pixels (which determines its
+    human pixels): at a new threshold only the components that changed are solved.
+    The thresholded maps of one image are nested, so most components recur.
 
     Parameters
     ----------
@@ -333,6 +397,9 @@ class BoundaryMatcher:
         Tolerance as a fraction of the image diagonal.
     outlier_cost : float, optional
         Cost of an unpaired pixel, as a multiple of the tolerance in pixels.
+    reuse : bool, optional
+        Keep results between calls (default). With False every call is solved from
+        scratch, by the same code: the reference the reuse is tested against.
 
     Raises
     ------
@@ -347,7 +414,7 @@ class BoundaryMatcher:
     """
 
     def __init__(self, boundaries, max_dist: float = 0.0075,
-                 outlier_cost: float = OUTLIER_COST) -> None:
+                 outlier_cost: float = OUTLIER_COST, *, reuse: bool = True) -> None:
         boundaries = [np.asarray(b) != 0 for b in boundaries]
         if not boundaries or any(b.ndim != 2 or b.shape != boundaries[0].shape
                                  for b in boundaries):
@@ -356,12 +423,19 @@ class BoundaryMatcher:
         self.shape = boundaries[0].shape
         self.radius = match_radius(self.shape, max_dist)
         self.outlier = _outlier_weight(self.radius, outlier_cost)
+        self.reuse = bool(reuse)
         offsets = _disk_offsets(self.radius)
         self._tables = [_Neighbours(b, offsets) for b in boundaries]
         self.sum_recall = int(sum(int(b.sum()) for b in boundaries))
         self._maps: dict[bytes, tuple[int, int]] = {}
-        self._annotators: list[dict[bytes, tuple]] = [{} for _ in boundaries]
+        # Per annotator: machine pixels of a component -> (pairs, surely paired pixels,
+        # minimum-cost problems left).
+        self._parts: list[dict[bytes, tuple]] = [{} for _ in boundaries]
         self._components: dict[bytes, np.ndarray] = {}
+        # Per annotator and machine pixel: its partner in the last matching solved,
+        # where the next matching starts from.
+        self._last = [np.full(self.shape[0] * self.shape[1], -1, dtype=np.int64)
+                      for _ in boundaries]
 
     def counts(self, bmap: np.ndarray) -> tuple[int, int, int, int]:
         """``(cntR, sumR, cntP, sumP)`` of one machine boundary map.
@@ -383,11 +457,12 @@ class BoundaryMatcher:
         """
         pixels = np.flatnonzero(bmap)
         key = pixels.tobytes()
-        cached = self._maps.get(key)
+        cached = self._maps.get(key) if self.reuse else None
         if cached is None:
             cnt_r, used = self._match(pixels)
             cached = (cnt_r, int(used.sum()))
-            self._maps[key] = cached
+            if self.reuse:
+                self._maps[key] = cached
         return cached[0], self.sum_recall, cached[1], int(pixels.size)
 
     def matched_machine(self, bmap: np.ndarray) -> tuple[int, np.ndarray]:
@@ -411,23 +486,29 @@ class BoundaryMatcher:
 
     def _match(self, pixels: np.ndarray) -> tuple[int, np.ndarray]:
         """Paired human pixels (summed) and a mask over `pixels` of the paired ones."""
-        paired = np.zeros(self.shape[0] * self.shape[1], dtype=bool)
+        if not self.reuse:
+            self._components.clear()
         cnt_r = 0
+        sure = []
         problems = []
-        for table, memo in zip(self._tables, self._annotators):
-            lengths, target, cost = table.edges(pixels)
-            if target.size == 0:
-                continue
-            local = np.flatnonzero(lengths)          # machine pixels with a neighbour
-            key = pixels[local].tobytes()
-            hit = memo.get(key)
-            if hit is None:
-                hit = _machine_side(lengths[local], target, cost, table.n, pixels[local])
-                memo[key] = hit
-            cnt_r += hit[0]
-            paired[hit[1]] = True
-            problems.extend(hit[2])
-        # Precision needs only the union over annotators: a component whose machine
+        for table, parts, last in zip(self._tables, self._parts, self._last):
+            if not self.reuse:
+                parts.clear()
+                last.fill(-1)
+            grouped, bounds = _split_components(pixels, table.indptr, table.target, table.n)
+            keys = [grouped[bounds[c]:bounds[c + 1]].tobytes() for c in range(bounds.size - 1)]
+            missing = [c for c, key in enumerate(keys) if key not in parts]
+            if missing:
+                _solve_parts(table, grouped, bounds, missing, keys, parts, last)
+            for key in keys:
+                k, part_sure, part_problems = parts[key]
+                cnt_r += k
+                sure.append(part_sure)
+                problems.extend(part_problems)
+        paired = np.zeros(self.shape[0] * self.shape[1], dtype=bool)
+        if sure:
+            paired[np.concatenate(sure)] = True
+        # Precision needs only the union over annotators: a problem whose machine
         # pixels are all paired for some annotator already cannot change it.
         for problem in problems:
             if paired[problem.pixels].all():
@@ -454,111 +535,515 @@ class _Problem:
 
     def solve(self, outlier: int) -> np.ndarray:
         """Indices (into `pixels`) of the machine pixels an optimal pairing uses."""
-        picked = _solve_saturating(self.rows, self.cols, self.cost, self.n_rows,
-                                   self.pixels.size, outlier)
-        return np.unique(self.cols[picked])
+        _, c = _solve_saturating(self.rows, self.cols, self.cost, self.n_rows,
+                                 self.pixels.size, outlier)
+        return np.unique(c)
 
 
-def _maximum_matching(lengths, human, n_h: int):
-    """A maximum matching, as a unit-capacity maximum flow (Dinic's algorithm).
+# --------------------------------------------------------------------------------------
+# Compiled graph glue. Machine nodes 0..n_m-1 have edges indptr[m]:indptr[m + 1] of
+# `human` (human node ids < n_h) and `cost`; nothing here decides a matching's
+# optimality on its own: maximum matchings come from SciPy's maximum flow wherever the
+# warm start below is not provably maximum, and minimum-cost pairings from SciPy's
+# assignment solvers.
+# --------------------------------------------------------------------------------------
 
-    Machine node i has ``lengths[i]`` edges, grouped in `human`. Returns the partner
-    of every machine node and of every human node (-1: unpaired). SciPy's
-    Hopcroft-Karp (``maximum_bipartite_matching``) is not used: it can take seconds on
-    these geometric graphs, as its depth-first search does not remember dead ends.
+
+@njit(cache=True, nogil=True)
+def _find(parent, x):  # pragma: no cover - compiled
+    """Root of `x` in a union-find forest, halving the path on the way."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _split_components(pixels, indptr, target, n_h):  # pragma: no cover - compiled
+    """Connected components of the graph between machine pixels and human pixels.
+
+    `pixels` are flat machine pixel indices (ascending); `indptr`/`target` the
+    :class:`_Neighbours` table (human ids < `n_h`). Returns ``(grouped, bounds)``: the
+    machine pixels that have a neighbour, grouped by component (ascending within one),
+    and the components' boundaries in `grouped`.
     """
-    n_m = lengths.size
-    n = n_m + n_h + 2
-    sink = n - 1
-    # Nodes: 0 source, 1..n_m machine, n_m+1..n_m+n_h human, sink; rows in order.
-    counts = np.concatenate([[n_m], lengths, np.ones(n_h, dtype=np.int64), [0]])
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    indices = np.concatenate([1 + np.arange(n_m), 1 + n_m + human, np.full(n_h, sink)])
-    network = csr_matrix((np.ones(indices.size, dtype=np.int32), indices.astype(np.int32),
-                          indptr.astype(np.int32)), shape=(n, n))
-    flow = maximum_flow(network, 0, sink, method="dinic").flow.tocoo()
-    pair = ((flow.data > 0) & (flow.row >= 1) & (flow.row <= n_m)
-            & (flow.col > n_m) & (flow.col < sink))
-    mate_m = np.full(n_m, -1, dtype=np.int64)
-    mate_h = np.full(n_h, -1, dtype=np.int64)
-    mate_m[flow.row[pair] - 1] = flow.col[pair] - 1 - n_m
-    mate_h[flow.col[pair] - 1 - n_m] = flow.row[pair] - 1
+    n = pixels.size
+    parent = np.arange(n_h)
+    anchor = np.full(n, -1, np.int64)
+    for i in range(n):
+        start = indptr[pixels[i]]
+        stop = indptr[pixels[i] + 1]
+        if start == stop:
+            continue
+        anchor[i] = target[start]
+        root = _find(parent, target[start])
+        for k in range(start + 1, stop):
+            other = _find(parent, target[k])
+            if other != root:
+                parent[other] = root
+    label = np.full(n_h, -1, np.int64)
+    comp = np.full(n, -1, np.int64)
+    n_comp = 0
+    for i in range(n):
+        if anchor[i] >= 0:
+            root = _find(parent, anchor[i])
+            if label[root] < 0:
+                label[root] = n_comp
+                n_comp += 1
+            comp[i] = label[root]
+    bounds = np.zeros(n_comp + 1, np.int64)
+    for i in range(n):
+        if comp[i] >= 0:
+            bounds[comp[i] + 1] += 1
+    for c in range(n_comp):
+        bounds[c + 1] += bounds[c]
+    fill = bounds[:-1].copy()
+    grouped = np.empty(bounds[n_comp], np.int64)
+    for i in range(n):
+        if comp[i] >= 0:
+            grouped[fill[comp[i]]] = pixels[i]
+            fill[comp[i]] += 1
+    return grouped, bounds
+
+
+@njit(cache=True, nogil=True)
+def _human_adjacency(indptr, human, n_h):  # pragma: no cover - compiled
+    """The edges grouped by human node: ``(hptr, machine)``."""
+    n_m = indptr.size - 1
+    hptr = np.zeros(n_h + 1, np.int64)
+    for e in range(human.size):
+        hptr[human[e] + 1] += 1
+    for h in range(n_h):
+        hptr[h + 1] += hptr[h]
+    fill = hptr[:-1].copy()
+    machine = np.empty(human.size, np.int64)
+    for m in range(n_m):
+        for e in range(indptr[m], indptr[m + 1]):
+            machine[fill[human[e]]] = m
+            fill[human[e]] += 1
+    return hptr, machine
+
+
+@njit(cache=True, nogil=True)
+def _greedy_matching(indptr, human, n_h, start):  # pragma: no cover - compiled
+    """A large matching to start from (Karp-Sipser): not necessarily maximum.
+
+    Machine node m first takes human node ``start[m]`` (if >= 0 and still free: a
+    warm start). Then a node with one free neighbour left is paired with it (some
+    maximum matching extending the current one does so); otherwise the free machine
+    node of least initial degree takes its free neighbour of least current degree.
+    Returns ``(mate_m, mate_h)``, -1 = unpaired.
+    """
+    n_m = indptr.size - 1
+    hptr, hadj = _human_adjacency(indptr, human, n_h)
+    mate_m = np.full(n_m, -1, np.int64)
+    mate_h = np.full(n_h, -1, np.int64)
+    for m in range(n_m):
+        h = start[m]
+        if h >= 0 and mate_h[h] < 0:
+            mate_m[m] = h
+            mate_h[h] = m
+    deg_m = np.zeros(n_m, np.int64)
+    deg_h = np.zeros(n_h, np.int64)
+    for m in range(n_m):
+        if mate_m[m] >= 0:
+            continue
+        for e in range(indptr[m], indptr[m + 1]):
+            if mate_h[human[e]] < 0:
+                deg_m[m] += 1
+                deg_h[human[e]] += 1
+    # A node enters the stack when its degree is 1, which happens at most once.
+    stack = np.empty(n_m + n_h, np.int64)
+    top = 0
+    for m in range(n_m):
+        if deg_m[m] == 1:
+            stack[top] = m
+            top += 1
+    for h in range(n_h):
+        if deg_h[h] == 1:
+            stack[top] = n_m + h
+            top += 1
+    order = np.argsort(deg_m, kind="mergesort")
+    cursor = 0
+    while True:
+        m = -1
+        h = -1
+        if top > 0:
+            top -= 1
+            v = stack[top]
+            if v < n_m:
+                if mate_m[v] >= 0 or deg_m[v] == 0:
+                    continue
+                m = v
+                for e in range(indptr[m], indptr[m + 1]):
+                    if mate_h[human[e]] < 0:
+                        h = human[e]
+                        break
+            else:
+                v -= n_m
+                if mate_h[v] >= 0 or deg_h[v] == 0:
+                    continue
+                h = v
+                for e in range(hptr[h], hptr[h + 1]):
+                    if mate_m[hadj[e]] < 0:
+                        m = hadj[e]
+                        break
+        else:
+            while cursor < n_m:
+                v = order[cursor]
+                cursor += 1
+                if mate_m[v] < 0 and deg_m[v] > 0:
+                    m = v
+                    break
+            if m < 0:
+                break
+            least = n_m + 1
+            for e in range(indptr[m], indptr[m + 1]):
+                x = human[e]
+                if mate_h[x] < 0 and deg_h[x] < least:
+                    least = deg_h[x]
+                    h = x
+        mate_m[m] = h
+        mate_h[h] = m
+        for e in range(indptr[m], indptr[m + 1]):
+            x = human[e]
+            if mate_h[x] < 0:
+                deg_h[x] -= 1
+                if deg_h[x] == 1:
+                    stack[top] = n_m + x
+                    top += 1
+        for e in range(hptr[h], hptr[h + 1]):
+            x = hadj[e]
+            if mate_m[x] < 0:
+                deg_m[x] -= 1
+                if deg_m[x] == 1:
+                    stack[top] = x
+                    top += 1
     return mate_m, mate_h
 
 
-def _renumber(ids: np.ndarray, n: int):
-    """Compact ids in 0..n-1 to 0..m-1 (order kept): the kept ids and the new numbers."""
-    seen = np.zeros(n, dtype=bool)
-    seen[ids] = True
-    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[ids]
+@njit(cache=True, nogil=True)
+def _alternating_reach(indptr, human, mate_m, mate_h):  # pragma: no cover - compiled
+    """Where a matching can still grow, and its Dulmage-Mendelsohn surplus part.
 
-
-def _machine_side(lengths, target, cost, n_human: int, machine_ids):
-    """What one annotator contributes: pairs, surely paired machine pixels, problems.
-
-    Machine nodes ``0..len(lengths)-1`` (pixel ids `machine_ids`) have ``lengths[i] > 0``
-    edges each, grouped in `target` (human node ids < `n_human`) and `cost`. Returns
-    ``(k, sure, problems)``: the number of pairs of an optimal pairing, the pixel ids of
-    machine pixels it pairs for certain, and the components (:class:`_Problem`) whose
-    paired machine pixels still need a minimum-cost solve.
+    Breadth-first from the unpaired machine nodes along alternating paths (any edge to
+    a human node, its matching edge back). Returns ``(even, part_m, part_h,
+    augmentable)``. If no unpaired human node is reached the matching is maximum
+    (Berge), `augmentable` is False and `even` marks the machine nodes that some
+    maximum matching leaves unpaired. Otherwise `part_m` / `part_h` mark the nodes
+    that lie both on an alternating path from an unpaired machine node and on one to
+    an unpaired human node: every augmenting path runs inside them, and the matching
+    pairs them only among themselves.
     """
-    n_m = lengths.size
-    machine = np.repeat(np.arange(n_m), lengths)
-    human_ids, human = _renumber(target, n_human)   # the human nodes with an edge
-    n_h = human_ids.size
-    mate_m, mate_h = _maximum_matching(lengths, human, n_h)
-    matched = mate_m >= 0
-    k = int(matched.sum())
-    free = np.flatnonzero(~matched)
-    if free.size == 0:
-        return k, machine_ids[matched], []
+    n_m = indptr.size - 1
+    n_h = mate_h.size
+    even = np.zeros(n_m, np.bool_)
+    odd = np.zeros(n_h, np.bool_)
+    queue = np.empty(n_m, np.int64)
+    tail = 0
+    for m in range(n_m):
+        if mate_m[m] < 0:
+            even[m] = True
+            queue[tail] = m
+            tail += 1
+    head = 0
+    augmentable = False
+    while head < tail:
+        m = queue[head]
+        head += 1
+        for e in range(indptr[m], indptr[m + 1]):
+            h = human[e]
+            if odd[h]:
+                continue
+            odd[h] = True
+            y = mate_h[h]
+            if y < 0:
+                augmentable = True
+            elif not even[y]:
+                even[y] = True
+                queue[tail] = y
+                tail += 1
+    part_m = np.zeros(n_m, np.bool_)
+    part_h = np.zeros(n_h, np.bool_)
+    if not augmentable:
+        return even, part_m, part_h, False
+    # Backwards from the unpaired human nodes: non-matching edge to a machine node,
+    # its matching edge to a human node, and so on.
+    hptr, hadj = _human_adjacency(indptr, human, n_h)
+    hqueue = np.empty(n_h, np.int64)
+    tail = 0
+    for h in range(n_h):
+        if odd[h] and mate_h[h] < 0:
+            part_h[h] = True
+            hqueue[tail] = h
+            tail += 1
+    head = 0
+    while head < tail:
+        h = hqueue[head]
+        head += 1
+        for e in range(hptr[h], hptr[h + 1]):
+            m = hadj[e]
+            if not even[m] or part_m[m] or mate_m[m] == h:
+                continue
+            part_m[m] = True
+            y = mate_m[m]
+            if y >= 0 and not part_h[y]:
+                part_h[y] = True
+                hqueue[tail] = y
+                tail += 1
+    return even, part_m, part_h, True
 
-    # Machine nodes reachable from a free machine node by an alternating path: exactly
-    # those some maximum matching leaves unpaired. The others are paired in all.
-    indptr = np.zeros(n_m + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    step = mate_h[human]
-    step = np.where(step >= 0, step, machine)    # unmatched human: self loop (unused)
-    walk = csr_matrix((np.ones(step.size + free.size, dtype=np.int8),
-                       np.concatenate([step, free]),
-                       np.concatenate([indptr, [indptr[-1] + free.size]])),
-                      shape=(n_m + 1, n_m + 1))
-    reached = breadth_first_order(walk, n_m, directed=True, return_predecessors=False)
-    even = np.zeros(n_m + 1, dtype=bool)
-    even[reached] = True
-    even = even[:n_m]
-    sure = matched & ~even
 
-    # The machine-surplus part: every human node there is paired, in any maximum
-    # matching, with a machine node of that part. Find its cheapest such pairing.
-    sel = even[machine]
-    d_machine, d_human, d_cost = machine[sel], human[sel], cost[sel]
-    m_ids, d_m = _renumber(d_machine, n_m)
-    h_ids, d_h = _renumber(d_human, n_h)
-    n_dm, n_dh = m_ids.size, h_ids.size
-    h_label, m_label, n_comp = _components(d_h, d_m, n_dh, n_dm)
-    # Each human node's cheapest machine node (ties: lowest pixel index). Components
-    # where these are all different are solved by them.
-    order = np.lexsort((d_m, d_cost, d_h))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = d_h[order[1:]] != d_h[order[:-1]]
-    best = d_m[order[first]]                     # per human node 0..n_dh-1
-    taken = np.bincount(best, minlength=n_dm)
-    clash = np.zeros(n_comp, dtype=bool)
-    clash[h_label[taken[best] > 1]] = True
-    easy = ~clash[h_label]
-    sure[m_ids[best[easy]]] = True
-    problems = []
-    hard = np.flatnonzero(clash)
-    if hard.size:
-        grouped, bounds = _group_by(h_label[d_h], n_comp)
-        for comp in hard:
-            edges = grouped[bounds[comp]:bounds[comp + 1]]
-            rows_u, r_local = np.unique(d_h[edges], return_inverse=True)
-            cols_u, c_local = np.unique(d_m[edges], return_inverse=True)
-            pixels = machine_ids[m_ids[cols_u]]
-            key = pixels.tobytes() + b"|" + human_ids[h_ids[rows_u]].tobytes()
-            problems.append(_Problem(key, r_local, c_local, d_cost[edges], rows_u.size,
-                                     pixels))
-    return k, machine_ids[sure], problems
+@njit(cache=True, nogil=True)
+def _surplus_split(indptr, human, cost, mate_m, even, n_h):  # pragma: no cover - compiled
+    """Machine nodes paired for certain, and the surplus components left to solve.
+
+    `mate_m` is a maximum matching and `even` its surplus machine nodes (see
+    :func:`_alternating_reach`). Machine nodes outside the surplus part are paired in
+    every maximum matching. In the surplus part every human node is paired; a
+    component of it where every human node's cheapest machine node (ties: the lowest
+    node) is different is solved by those. Returns ``(sure, hard, n_hard)``: the
+    machine nodes paired for certain, and a component number 0..n_hard-1 for every
+    human node of a component that needs a minimum-cost solve (-1 elsewhere).
+    """
+    n_m = indptr.size - 1
+    sure = np.zeros(n_m, np.bool_)
+    for m in range(n_m):
+        sure[m] = mate_m[m] >= 0 and not even[m]
+    parent = np.arange(n_h)
+    inside = np.zeros(n_h, np.bool_)
+    best = np.full(n_h, -1, np.int64)
+    best_cost = np.zeros(n_h, cost.dtype)
+    for m in range(n_m):
+        if not even[m]:
+            continue
+        root = _find(parent, human[indptr[m]])
+        for e in range(indptr[m], indptr[m + 1]):
+            h = human[e]
+            inside[h] = True
+            other = _find(parent, h)
+            if other != root:
+                parent[other] = root
+            # Machine nodes come in increasing order: the first of equal costs stays.
+            if best[h] < 0 or cost[e] < best_cost[h]:
+                best[h] = m
+                best_cost[h] = cost[e]
+    taken = np.zeros(n_m, np.int64)
+    for h in range(n_h):
+        if inside[h]:
+            taken[best[h]] += 1
+    clash = np.zeros(n_h, np.bool_)
+    for h in range(n_h):
+        if inside[h] and taken[best[h]] > 1:
+            clash[_find(parent, h)] = True
+    label = np.full(n_h, -1, np.int64)
+    hard = np.full(n_h, -1, np.int64)
+    n_hard = 0
+    for h in range(n_h):
+        if not inside[h]:
+            continue
+        root = _find(parent, h)
+        if clash[root]:
+            if label[root] < 0:
+                label[root] = n_hard
+                n_hard += 1
+            hard[h] = label[root]
+        else:
+            sure[best[h]] = True
+    return sure, hard, n_hard
+
+
+@njit(cache=True, nogil=True)
+def _hard_problems(indptr, human, cost, even, hard, n_hard, pixels):  # pragma: no cover
+    """The edges of every surplus component left to solve, numbered locally.
+
+    Rows (human nodes) and columns (machine nodes) of problem j are numbered in
+    increasing order; its edges keep their order. Returns, each flat with boundaries
+    per problem: edges ``(e_bounds, rows, cols, costs)``, column pixels ``(c_bounds,
+    members)``, row ids ``(r_bounds, row_ids)``, and each problem's first machine node.
+    """
+    n_m = indptr.size - 1
+    n_h = hard.size
+    e_bounds = np.zeros(n_hard + 1, np.int64)
+    c_bounds = np.zeros(n_hard + 1, np.int64)
+    r_bounds = np.zeros(n_hard + 1, np.int64)
+    col_local = np.full(n_m, -1, np.int64)
+    row_local = np.full(n_h, -1, np.int64)
+    first = np.full(n_hard, -1, np.int64)
+    for m in range(n_m):
+        if not even[m]:
+            continue
+        j = hard[human[indptr[m]]]        # a machine node's neighbours share a component
+        if j < 0:
+            continue
+        col_local[m] = c_bounds[j + 1]
+        c_bounds[j + 1] += 1
+        e_bounds[j + 1] += indptr[m + 1] - indptr[m]
+        if first[j] < 0:
+            first[j] = m
+    for h in range(n_h):
+        if hard[h] >= 0:
+            row_local[h] = r_bounds[hard[h] + 1]
+            r_bounds[hard[h] + 1] += 1
+    for j in range(n_hard):
+        e_bounds[j + 1] += e_bounds[j]
+        c_bounds[j + 1] += c_bounds[j]
+        r_bounds[j + 1] += r_bounds[j]
+    rows = np.empty(e_bounds[n_hard], np.int64)
+    cols = np.empty(e_bounds[n_hard], np.int64)
+    costs = np.empty(e_bounds[n_hard], cost.dtype)
+    members = np.empty(c_bounds[n_hard], np.int64)
+    row_ids = np.empty(r_bounds[n_hard], np.int64)
+    e_fill = e_bounds[:-1].copy()
+    for m in range(n_m):
+        if col_local[m] < 0:
+            continue
+        j = hard[human[indptr[m]]]
+        members[c_bounds[j] + col_local[m]] = pixels[m]
+        for e in range(indptr[m], indptr[m + 1]):
+            rows[e_fill[j]] = row_local[human[e]]
+            cols[e_fill[j]] = col_local[m]
+            costs[e_fill[j]] = cost[e]
+            e_fill[j] += 1
+    for h in range(n_h):
+        if hard[h] >= 0:
+            row_ids[r_bounds[hard[h]] + row_local[h]] = h
+    return e_bounds, rows, cols, costs, c_bounds, members, r_bounds, row_ids, first
+
+
+def _complete_matching(indptr, human, mate_m, mate_h, part_m, part_h) -> None:
+    """Make the matching maximum: SciPy's maximum flow on the part where it can grow.
+
+    Every augmenting path runs inside `part_m` / `part_h`, which the matching pairs only
+    among themselves, so a maximum matching of that part together with the matching
+    elsewhere is maximum (`mate_m` / `mate_h` are updated in place). The matching of
+    the part is a unit-capacity maximum flow (Dinic's algorithm); SciPy's
+    Hopcroft-Karp (``maximum_bipartite_matching``) is not used: it can take seconds on
+    these geometric graphs, as its depth-first search does not remember dead ends.
+    """
+    net_indptr, net_indices, m_ids, h_ids = _flow_network(indptr, human, part_m, part_h)
+    n = net_indptr.size - 1
+    network = csr_matrix((np.ones(net_indices.size, dtype=np.int32), net_indices, net_indptr),
+                         shape=(n, n))
+    flow = maximum_flow(network, 0, n - 1, method="dinic").flow
+    _read_flow(flow.indptr, flow.indices, flow.data, m_ids, h_ids, mate_m, mate_h)
+
+
+@njit(cache=True, nogil=True)
+def _flow_network(indptr, human, part_m, part_h):  # pragma: no cover - compiled
+    """CSR arrays (int32) of the unit-capacity network of the part to match.
+
+    Nodes: 0 the source, 1..a the machine nodes of `part_m` (ids `m_ids`), a+1..a+b
+    the human nodes of `part_h` (ids `h_ids`), a+b+1 the sink. Returns ``(indptr,
+    indices, m_ids, h_ids)``; every row's indices are sorted.
+    """
+    n_m = indptr.size - 1
+    n_h = part_h.size
+    h_local = np.full(n_h, -1, np.int64)
+    b = 0
+    for h in range(n_h):
+        if part_h[h]:
+            h_local[h] = b
+            b += 1
+    h_ids = np.empty(b, np.int64)
+    for h in range(n_h):
+        if part_h[h]:
+            h_ids[h_local[h]] = h
+    a = 0
+    n_edges = 0
+    for m in range(n_m):
+        if part_m[m]:
+            a += 1
+            for e in range(indptr[m], indptr[m + 1]):
+                if part_h[human[e]]:
+                    n_edges += 1
+    m_ids = np.empty(a, np.int64)
+    n = a + b + 2
+    sink = n - 1
+    net_indptr = np.zeros(n + 1, np.int32)
+    net_indices = np.empty(a + n_edges + b, np.int32)
+    pos = 0
+    for i in range(a):                         # source -> every machine node
+        net_indices[pos] = 1 + i
+        pos += 1
+    net_indptr[1] = pos
+    i = 0
+    for m in range(n_m):
+        if not part_m[m]:
+            continue
+        m_ids[i] = m
+        row_start = pos
+        for e in range(indptr[m], indptr[m + 1]):
+            if part_h[human[e]]:
+                col = 1 + a + h_local[human[e]]
+                k = pos                         # insertion sort: rows are short
+                while k > row_start and net_indices[k - 1] > col:
+                    net_indices[k] = net_indices[k - 1]
+                    k -= 1
+                net_indices[k] = col
+                pos += 1
+        i += 1
+        net_indptr[1 + i] = pos
+    for j in range(b):                         # every human node -> sink
+        net_indices[pos] = sink
+        pos += 1
+        net_indptr[1 + a + 1 + j] = pos
+    net_indptr[n] = pos
+    return net_indptr, net_indices, m_ids, h_ids
+
+
+@njit(cache=True, nogil=True)
+def _read_flow(f_indptr, f_indices, f_data, m_ids, h_ids, mate_m, mate_h):  # pragma: no cover
+    """Replace the matching of the part by the machine -> human edges carrying flow."""
+    a = m_ids.size
+    b = h_ids.size
+    for i in range(a):
+        mate_m[m_ids[i]] = -1
+    for j in range(b):
+        mate_h[h_ids[j]] = -1
+    for i in range(a):
+        for k in range(f_indptr[1 + i], f_indptr[2 + i]):
+            c = f_indices[k]
+            if f_data[k] > 0 and a < c <= a + b:
+                mate_m[m_ids[i]] = h_ids[c - 1 - a]
+                mate_h[h_ids[c - 1 - a]] = m_ids[i]
+
+
+def _solve_parts(table: _Neighbours, grouped, bounds, missing, keys, parts, last) -> None:
+    """Solve the components `missing` of one annotator's graph and store them in `parts`.
+
+    A component's entry is ``(k, sure, problems)``: the size of a maximum matching,
+    the machine pixels paired in the benchmark's optimal pairing for certain, and the
+    minimum-cost problems (:class:`_Problem`) that decide the rest.
+    """
+    pieces = [grouped[bounds[c]:bounds[c + 1]] for c in missing]
+    pixels = np.concatenate(pieces)
+    indptr, human, cost = _gather_edges(pixels, table.indptr, table.target, table.cost)
+    mate_m, mate_h = _greedy_matching(indptr, human, table.n, last[pixels])
+    even, part_m, part_h, augmentable = _alternating_reach(indptr, human, mate_m, mate_h)
+    if augmentable:
+        _complete_matching(indptr, human, mate_m, mate_h, part_m, part_h)
+        even, _, _, augmentable = _alternating_reach(indptr, human, mate_m, mate_h)
+        if augmentable:                           # cannot happen: a maximum flow is maximum
+            raise RuntimeError("the completed matching is not maximum; please report this.")
+    last[pixels] = mate_m
+    sure, hard, n_hard = _surplus_split(indptr, human, cost, mate_m, even, table.n)
+
+    sizes = np.array([p.size for p in pieces], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    part_of_node = np.repeat(np.arange(len(missing)), sizes)
+    pairs = np.bincount(part_of_node[mate_m >= 0], minlength=len(missing))
+    problems: list[list[_Problem]] = [[] for _ in missing]
+    if n_hard:
+        (e_bounds, rows, cols, costs, c_bounds, members, r_bounds, row_ids,
+         first) = _hard_problems(indptr, human, cost, even, hard, n_hard, pixels)
+        for j in range(n_hard):
+            e0, e1 = e_bounds[j], e_bounds[j + 1]
+            cols_j = members[c_bounds[j]:c_bounds[j + 1]]
+            rows_j = row_ids[r_bounds[j]:r_bounds[j + 1]]
+            problem = _Problem(cols_j.tobytes() + b"|" + rows_j.tobytes(), rows[e0:e1],
+                               cols[e0:e1], costs[e0:e1], rows_j.size, cols_j)
+            problems[part_of_node[first[j]]].append(problem)
+    for j, c in enumerate(missing):
+        lo, hi = starts[j], starts[j + 1]
+        parts[keys[c]] = (int(pairs[j]), pixels[lo:hi][sure[lo:hi]], tuple(problems[j]))

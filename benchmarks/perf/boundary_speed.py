@@ -5,19 +5,23 @@ thresholded maps out of 99, since those maps hold few distinct values), and the 
 PNGs blurred slightly so that nearly every one of the 99 thresholds gives a different
 map (the hard case: a real soft boundary detector). Every image has 5-6 annotators.
 
-For each image: seconds for :func:`benchmarks.metrics.boundary.evaluate_boundaries_image`
-with ``nthresh=99`` (median of ``--repeat``; wall clock and CPU time of this process,
-which is the fairer figure on a shared machine), the number of distinct maps, and
-where the CPU time goes (thinning, maximum matching, minimum-cost solves, the rest). The
-reference is the plain way of counting: the full per-component assignment
+For each image: CPU seconds of this process (the fair figure on a shared machine; wall
+clock is printed too) for :func:`benchmarks.metrics.boundary.evaluate_boundaries_image`
+with ``nthresh=99``, the number of distinct maps, and where the CPU time goes
+(thinning, the maximum flows that complete matchings, the minimum-cost solves, the
+rest). The named peer, timed in the same run on the same maps, is the independent
+path: the same matcher with ``reuse=False``, which solves every threshold from
+scratch (no results kept per component or per minimum-cost problem, no warm starts);
+its counts must be identical, and the script stops if they are not. ``--plain`` adds
+the plain way of counting as well: the full per-component assignment
 (:func:`benchmarks.metrics._correspond.correspond_pixels`) for every annotator at
-every threshold, timed on a subset of thresholds and reported per threshold.
+every threshold, timed on every tenth threshold and reported per threshold.
 
 Usage::
 
     python -m benchmarks.perf.boundary_speed                 # all inputs, 5 images
     python -m benchmarks.perf.boundary_speed --images 2 --input png
-    python -m benchmarks.perf.boundary_speed --no-reference
+    python -m benchmarks.perf.boundary_speed --plain
 
 Target: <= 1 s per image per core.
 """
@@ -38,17 +42,19 @@ __all__ = ["INPUTS", "boundary_speed", "main"]
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SEGBENCH_SHARED", REPO.parent / "shared" / "datasets"))
 SAMPLE = SHARED / "BSDS500" / "bench_sample"
+NTHRESH = 99
 
 
-def _median_time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median wall-clock and CPU (this process) seconds of `fn`."""
+def _median_time(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+    """Median wall-clock and CPU (this process) seconds of `fn`, and its last result."""
     wall, cpu = [], []
+    result = None
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
+        result = fn()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return float(np.median(wall)), float(np.median(cpu))
+    return float(np.median(wall)), float(np.median(cpu)), result
 
 
 def _boundaries(image_id: str) -> list[np.ndarray]:
@@ -114,31 +120,60 @@ class _Clock:
             setattr(owner, attr, original)
 
 
+def _pb(machine: np.ndarray, kind: str) -> np.ndarray:
+    return machine[2::2, 2::2] if kind == "ucm" else machine
+
+
 def _breakdown(machine, boundaries, kind: str) -> dict[str, float]:
     from benchmarks.metrics import _correspond as corr
     from benchmarks.metrics import boundary as bdry
 
     targets = {
         "thin": (bdry, "thin_boundary"),
-        "max matching": (corr, "_maximum_matching"),
+        "max flow": (corr, "_complete_matching"),
         "min-cost": (corr, "_solve_saturating"),
     }
     with _Clock(targets) as clock:
         start = time.process_time()
-        bdry.evaluate_boundaries_image(machine, boundaries, kind=kind, nthresh=99)
+        bdry.evaluate_boundaries_image(machine, boundaries, kind=kind, nthresh=NTHRESH)
         total = time.process_time() - start
     out = dict(clock.totals)
     out["rest"] = total - sum(out.values())
     return out
 
 
-def _reference_per_threshold(machine, boundaries, kind: str, every: int = 10) -> float:
-    """Seconds per threshold of the plain count: full assignment per annotator."""
+def _independent(machine, boundaries, kind: str) -> np.ndarray:
+    """Counts at every threshold, every threshold solved from scratch (the peer).
+
+    The same steps as :func:`~benchmarks.metrics.boundary.evaluate_boundaries_image`
+    (thresholds, identical maps counted once, thinning), with ``reuse=False``.
+    """
+    from benchmarks.metrics._correspond import BoundaryMatcher
+    from benchmarks.metrics.boundary import boundary_thresholds, thin_boundary
+
+    pb = _pb(machine, kind)
+    matcher = BoundaryMatcher(boundaries, reuse=False)
+    thresholds = boundary_thresholds(NTHRESH)
+    counts = np.zeros((thresholds.size, 4), dtype=np.int64)
+    seen: dict[bytes, int] = {}
+    for t, threshold in enumerate(thresholds):
+        bmap = pb >= threshold
+        key = np.packbits(bmap).tobytes()
+        if key in seen:
+            counts[t] = counts[seen[key]]
+            continue
+        seen[key] = t
+        counts[t] = matcher.counts(thin_boundary(bmap))
+    return counts
+
+
+def _plain_per_threshold(machine, boundaries, kind: str, every: int = 10) -> float:
+    """CPU seconds per threshold of the plain count: full assignment per annotator."""
     from benchmarks.metrics._correspond import correspond_pixels
     from benchmarks.metrics.boundary import boundary_thresholds, thin_boundary
 
-    pb = machine[2::2, 2::2] if kind == "ucm" else machine
-    thresholds = boundary_thresholds(99)[::every]
+    pb = _pb(machine, kind)
+    thresholds = boundary_thresholds(NTHRESH)[::every]
     start = time.process_time()
     for t in thresholds:
         bmap = thin_boundary(pb >= t)
@@ -149,46 +184,71 @@ def _reference_per_threshold(machine, boundaries, kind: str, every: int = 10) ->
     return (time.process_time() - start) / len(thresholds)
 
 
+def _warm_up() -> float:
+    """Load (or compile) every Numba kernel once, on a small synthetic image."""
+    from benchmarks.metrics.boundary import evaluate_boundaries_image
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    gt = np.zeros((40, 40), bool)
+    gt[20, 3:37] = gt[3:37, 12] = True
+    evaluate_boundaries_image(rng.random((40, 40)), [gt, np.roll(gt, 1, axis=0)], kind="pb",
+                              nthresh=9)
+    return time.perf_counter() - start
+
+
 def boundary_speed(n_images: int = 5, repeat: int = 1, inputs=None,
-                   reference: bool = True) -> dict[str, list[float]]:
-    """Print per-image timings for 99 thresholds; return CPU seconds per image by input."""
-    from benchmarks.metrics.boundary import (boundary_thresholds, evaluate_boundaries_image,
-                                             thin_boundary)
+                   plain: bool = False) -> dict[str, dict[str, list[float]]]:
+    """Print per-image timings for 99 thresholds; return CPU s/image by input and path.
+
+    Returns ``{input: {"reuse": [...], "independent": [...]}}``.
+    """
+    from benchmarks.metrics.boundary import boundary_thresholds, evaluate_boundaries_image
 
     if not SAMPLE.is_dir():
         print(f"boundary: no BSDS500 bench_sample under {SHARED}; skipped")
         return {}
     ids = sorted(p.stem for p in (SAMPLE / "groundTruth").glob("*.mat"))[:n_images]
-    start = time.perf_counter()
-    thin_boundary(np.eye(4, dtype=bool))
-    print(f"boundary: first call (Numba compile or cache load) {time.perf_counter() - start:.2f} s")
-    thresholds = boundary_thresholds(99)
-    results: dict[str, list[float]] = {}
+    print(f"boundary: first call (Numba compile or cache load) {_warm_up():.2f} s")
+    thresholds = boundary_thresholds(NTHRESH)
+    results: dict[str, dict[str, list[float]]] = {}
     for name in inputs or list(INPUTS):
         kind, load = INPUTS[name]
-        print(f"boundary: {name} ({kind}), 99 thresholds, seconds per image "
-              f"(median of {repeat}); breakdown from one extra run")
+        print(f"boundary: {name} ({kind}), {NTHRESH} thresholds, seconds per image "
+              f"(median of {repeat}); breakdown from one extra run; peer: independent "
+              "(reuse=False)")
         print(f"  {'image':<8} {'annot':>5} {'maps':>5} {'wall s':>7} {'cpu s':>6}   "
-              f"{'thin':>5} {'maxmatch':>8} {'mincost':>7} {'rest':>5}"
-              + (f" {'plain cpu s/thr':>15}" if reference else ""))
-        seconds = []
+              f"{'thin':>5} {'maxflow':>7} {'mincost':>7} {'rest':>5}   "
+              f"{'indep cpu s':>11} {'speed-up':>8}"
+              + (f" {'plain cpu s/thr':>15}" if plain else ""))
+        reuse_s, independent_s = [], []
         for image_id in ids:
             machine = load(image_id)
             boundaries = _boundaries(image_id)
-            pb = machine[2::2, 2::2] if kind == "ucm" else machine
+            pb = _pb(machine, kind)
             n_maps = len({np.packbits(pb >= t).tobytes() for t in thresholds})
-            wall, cpu = _median_time(lambda: evaluate_boundaries_image(
-                machine, boundaries, kind=kind, nthresh=99), repeat)
+            wall, cpu, image = _median_time(lambda: evaluate_boundaries_image(
+                machine, boundaries, kind=kind, nthresh=NTHRESH), repeat)
+            _, cpu_ind, counts = _median_time(
+                lambda: _independent(machine, boundaries, kind), repeat)
+            ours = np.column_stack([image.cntR, image.sumR, image.cntP, image.sumP])
+            if not np.array_equal(ours, counts):
+                raise RuntimeError(f"{name} {image_id}: the counts with reuse differ from the "
+                                   "independent ones; this is a bug.")
             parts = _breakdown(machine, boundaries, kind)
             line = (f"  {image_id:<8} {len(boundaries):>5} {n_maps:>5} {wall:>7.2f} {cpu:>6.2f}   "
-                    f"{parts['thin']:>5.2f} {parts['max matching']:>8.2f} "
-                    f"{parts['min-cost']:>7.2f} {parts['rest']:>5.2f}")
-            if reference:
-                line += f" {_reference_per_threshold(machine, boundaries, kind):>15.3f}"
-            print(line)
-            seconds.append(cpu)
-        results[name] = seconds
-        print(f"  mean {np.mean(seconds):.2f} CPU s/image (target <= 1 s per image per core)")
+                    f"{parts['thin']:>5.2f} {parts['max flow']:>7.2f} "
+                    f"{parts['min-cost']:>7.2f} {parts['rest']:>5.2f}   "
+                    f"{cpu_ind:>11.2f} {cpu_ind / cpu:>7.2f}x")
+            if plain:
+                line += f" {_plain_per_threshold(machine, boundaries, kind):>15.3f}"
+            print(line, flush=True)
+            reuse_s.append(cpu)
+            independent_s.append(cpu_ind)
+        results[name] = {"reuse": reuse_s, "independent": independent_s}
+        print(f"  mean {np.mean(reuse_s):.2f} CPU s/image (target <= 1 s per image per core); "
+              f"independent {np.mean(independent_s):.2f} s/image; speed-up "
+              f"{np.sum(independent_s) / np.sum(reuse_s):.2f}x")
     return results
 
 
@@ -198,11 +258,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="Timing repeats.")
     parser.add_argument("--input", action="append", choices=sorted(INPUTS),
                         help="Input kind (repeatable); default: all.")
-    parser.add_argument("--no-reference", action="store_true",
-                        help="Skip the plain full-assignment reference.")
+    parser.add_argument("--plain", action="store_true",
+                        help="Also time the plain full-assignment count (slow).")
     args = parser.parse_args(argv)
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    boundary_speed(args.images, args.repeat, args.input, not args.no_reference)
+    boundary_speed(args.images, args.repeat, args.input, args.plain)
 
 
 if __name__ == "__main__":

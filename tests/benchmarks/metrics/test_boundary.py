@@ -212,6 +212,88 @@ def test_counting_matcher_pairs_cheapest_and_is_deterministic(rng):
     assert matcher.counts(machine) == matcher.counts(machine.copy())
 
 
+def _soft_map(rng, shape):
+    """A boundary-strength map in [0, 1]: smoothed noise plus a few strong strokes, so
+    that the thresholded maps range from dense meshes to a few lines."""
+    from scipy.ndimage import gaussian_filter
+
+    pb = gaussian_filter(rng.random(shape), 1.0)
+    pb = (pb - pb.min()) / (pb.max() - pb.min())
+    for _ in range(3):
+        row = int(rng.integers(2, shape[0] - 2))
+        pb[row, 2:-2] = np.maximum(pb[row, 2:-2], rng.uniform(0.5, 1.0))
+    return pb
+
+
+def _annotators(rng, shape, n):
+    labels = np.zeros(shape, np.int64)
+    labels[int(rng.integers(3, shape[0] // 2)):, :] += 1
+    labels[:, int(rng.integers(3, shape[1] // 2)):] += 2
+    base = seg_to_boundary(labels)
+    # Each annotator: the same outline shifted by up to a pixel, plus its own strokes.
+    out = []
+    for _ in range(n):
+        b = np.roll(base, tuple(rng.integers(-1, 2, 2)), axis=(0, 1))
+        b |= rng.random(shape) < 0.03
+        out.append(b)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reused_results_equal_independent_solves_at_every_threshold(seed, monkeypatch):
+    """The correctness guard of the speed-ups: results kept between thresholds (per
+    component, per minimum-cost problem, matchings used as warm starts) give exactly
+    the counts of solving every threshold from scratch, whatever the call order."""
+    import benchmarks.metrics._correspond as corr
+
+    calls = {"complete": 0, "solve": 0, "parts": 0, "solved_parts": 0}
+
+    def counting(name, function):
+        def wrapped(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(corr, "_complete_matching",
+                        counting("complete", corr._complete_matching))
+    monkeypatch.setattr(corr._Problem, "solve", counting("solve", corr._Problem.solve))
+    split, solve_parts = corr._split_components, corr._solve_parts
+
+    def counting_split(*args):
+        grouped, bounds = split(*args)
+        calls["parts"] += bounds.size - 1
+        return grouped, bounds
+
+    def counting_solve_parts(table, grouped, bounds, missing, *rest):
+        calls["solved_parts"] += len(missing)
+        return solve_parts(table, grouped, bounds, missing, *rest)
+
+    monkeypatch.setattr(corr, "_split_components", counting_split)
+    monkeypatch.setattr(corr, "_solve_parts", counting_solve_parts)
+
+    rng = np.random.default_rng(seed)
+    shape = (30, 34)
+    pb = _soft_map(rng, shape)
+    gts = _annotators(rng, shape, 3)
+    max_dist = 0.09                                   # 4.1 px
+    image = evaluate_boundaries_image(pb, gts, kind="pb", nthresh=25, max_dist=max_dist)
+    maps = [thin_boundary(pb >= t) for t in image.thresholds]
+    reusing = BoundaryMatcher(gts, max_dist=max_dist)
+    for t in rng.permutation(len(maps)):              # any order, warm starts included
+        fresh = BoundaryMatcher(gts, max_dist=max_dist, reuse=False).counts(maps[t])
+        expected = (image.cntR[t], image.sumR[t], image.cntP[t], image.sumP[t])
+        assert fresh == expected
+        assert reusing.counts(maps[t]) == expected
+        # Recall needs no tie-breaking: it is the full solver's number of pairs.
+        pairs = sum(int((correspond_pixels(maps[t], gt, max_dist=max_dist)[0] >= 0).sum())
+                    for gt in gts)
+        assert image.cntR[t] == pairs
+    # The guard is not vacuous: matchings were completed by the maximum flow,
+    # minimum-cost problems were solved, and components were reused.
+    assert calls["complete"] > 0 and calls["solve"] > 0
+    assert calls["solved_parts"] < calls["parts"]
+
+
 def test_correspond_pixels_bad_input():
     a = np.zeros((4, 4), bool)
     with pytest.raises(ValueError, match="same shape"):
