@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Sequence
 
 import numpy as np
 
@@ -23,12 +23,14 @@ __all__ = [
     "FelzenszwalbParams",
     "MeanShiftParams",
     "QuickshiftParams",
+    "QuickshiftSegmenter",
     "SlicParams",
     "WatershedParams",
     "get_baseline",
     "felzenszwalb",
     "mean_shift",
     "quickshift",
+    "quickshift_sweep",
     "slic",
     "watershed",
 ]
@@ -120,30 +122,132 @@ def slic(image: np.ndarray, params: SlicParams = SlicParams()) -> np.ndarray:
 
 @dataclass(frozen=True)
 class QuickshiftParams:
-    """Parameters of :func:`quickshift`."""
+    """Parameters of :func:`quickshift`.
+
+    ``kernel_size`` sets the Parzen window (and the cost: the density is estimated over
+    a square of side ``6 * kernel_size + 1`` around each pixel); ``max_dist`` only
+    cuts the resulting tree, so a sweep over it reuses one tree
+    (:class:`QuickshiftSegmenter`). Links never reach beyond the window, so even an
+    unlimited ``max_dist`` leaves hundreds of regions on a 481 x 321 image (a median
+    of about 530 at the covering ODS on BSDS500 training images with the default 5,
+    the scikit-image default): quick shift is a superpixel method.
+    """
 
     kernel_size: float = 5.0
     max_dist: float = 10.0
     ratio: float = 1.0
+    sigma: float = 0.0
     seed: int = 0
+
+
+def _check_quickshift(params: QuickshiftParams) -> None:
+    check_real(params.kernel_size, "kernel_size", minimum=0, strict_minimum=True)
+    check_real(params.max_dist, "max_dist", minimum=0, strict_minimum=True)
+    check_real(params.ratio, "ratio", minimum=0, maximum=1)
+    check_real(params.sigma, "sigma", minimum=0)
+    check_int(params.seed, "seed", minimum=0)
+
+
+def _quickshift_tree(image: np.ndarray, params: QuickshiftParams):
+    """Quick shift's forest in Lab + xy: (parent, distance to parent), flat (H * W,)."""
+    from skimage.segmentation import quickshift as _qs
+
+    # The tree does not depend on max_dist (it only cuts links afterwards); inf keeps
+    # every link so that any max_dist can be cut from it.
+    _, parent, distance = _qs(_rgb(image), kernel_size=params.kernel_size,
+                              max_dist=np.inf, ratio=params.ratio, sigma=params.sigma,
+                              return_tree=True, rng=params.seed, channel_axis=-1)
+    return np.asarray(parent).ravel(), np.asarray(distance).ravel()
+
+
+def _cut_tree(parent: np.ndarray, distance: np.ndarray, max_dist: float,
+              shape: tuple[int, int]) -> np.ndarray:
+    """Clusters of quick shift's forest after cutting links longer than `max_dist`."""
+    root = np.where(distance > max_dist, np.arange(parent.size), parent)
+    while True:  # pointer jumping: every pixel reaches its root in O(log depth) passes
+        up = root[root]
+        if np.array_equal(up, root):
+            break
+        root = up
+    return relabel_connected(root.reshape(shape))
 
 
 def quickshift(image: np.ndarray, params: QuickshiftParams = QuickshiftParams()) -> np.ndarray:
     """Quick shift mode seeking in Lab + xy (scikit-image); clusters split if disconnected.
+
+    Every pixel links to its nearest neighbour of higher density (a Parzen estimate in
+    the joint Lab + xy space) within the kernel's window; links longer than
+    ``max_dist`` are cut and the trees left are the regions. Equal to
+    ``skimage.segmentation.quickshift`` up to label numbering and the split of
+    disconnected clusters.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, 3)
+    params : QuickshiftParams, optional
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (H, W)
+
+    Raises
+    ------
+    ValueError, TypeError
+        On invalid images or parameters.
 
     References
     ----------
     .. [1] Vedaldi, A., Soatto, S. "Quick shift and kernel methods for mode seeking",
        ECCV 2008.
     """
-    from skimage.segmentation import quickshift as _qs
+    _check_quickshift(params)
+    parent, distance = _quickshift_tree(image, params)
+    return _cut_tree(parent, distance, params.max_dist, np.shape(image)[:2])
 
-    check_real(params.kernel_size, "kernel_size", minimum=0, strict_minimum=True)
-    check_real(params.max_dist, "max_dist", minimum=0, strict_minimum=True)
-    check_real(params.ratio, "ratio", minimum=0, maximum=1)
-    labels = _qs(_rgb(image), kernel_size=params.kernel_size, max_dist=params.max_dist,
-                 ratio=params.ratio, rng=params.seed, channel_axis=-1)
-    return relabel_connected(labels)
+
+def quickshift_sweep(image: np.ndarray, max_dists: Sequence[float],
+                     params: QuickshiftParams = QuickshiftParams()) -> list[np.ndarray]:
+    """Quick shift at many ``max_dist`` values from one density estimate.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, 3)
+    max_dists : sequence of float
+        Cut distances; results come back in the same order.
+    params : QuickshiftParams, optional
+        Its ``max_dist`` is ignored.
+
+    Returns
+    -------
+    list of ndarray of int32, shape (H, W)
+        Each equal to ``quickshift(image, replace(params, max_dist=d))``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On invalid images, parameters or distances.
+    """
+    values = [check_real(d, "max_dists", minimum=0, strict_minimum=True) for d in max_dists]
+    if not values:
+        raise ValueError("max_dists is empty; pass at least one distance, e.g. [5, 10, 20].")
+    _check_quickshift(params)
+    parent, distance = _quickshift_tree(image, params)
+    shape = np.shape(image)[:2]
+    return [_cut_tree(parent, distance, d, shape) for d in values]
+
+
+@dataclass(frozen=True)
+class QuickshiftSegmenter(Segmenter):
+    """Quick shift as a segmenter whose ``max_dist`` sweep reuses one tree."""
+
+    def sweep(self, image: np.ndarray, values: Sequence | None = None,
+              param: str | None = None) -> list[np.ndarray]:
+        """Segment `image` once per value of one parameter; ``max_dist`` in one pass."""
+        param = param or self.sweep_param
+        if param != "max_dist":
+            return super().sweep(image, values, param)
+        values = self.sweep_values if values is None else tuple(values)
+        return quickshift_sweep(image, values, self.params)
 
 
 @dataclass(frozen=True)
@@ -222,18 +326,20 @@ def mean_shift(image: np.ndarray, params: MeanShiftParams = MeanShiftParams()) -
     return merge_small_regions(labels, params.min_size, features=filtered)
 
 
-_Factory = Callable[..., Segmenter]
-
-#: name -> (function, params class, sweep parameter, default sweep fine -> coarse)
+#: name -> (function, params class, sweep parameter, default sweep fine -> coarse). Each
+#: sweep has 12 values, spaced geometrically over a range whose covering ODS on 50
+#: BSDS500 training images falls inside it, not at an end (``benchmarks/perf/tune_bsds.py``).
 BASELINES: dict[str, tuple] = {
     "felzenszwalb": (felzenszwalb, FelzenszwalbParams, "scale",
-                     (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)),
-    "slic": (slic, SlicParams, "n_segments", (400, 200, 100, 50, 25, 12, 6)),
+                     (40.0, 62.0, 96.2, 149.0, 232.0, 359.0, 557.0, 864.0, 1340.0, 2080.0,
+                      3220.0, 5000.0)),
+    "slic": (slic, SlicParams, "n_segments", (400, 247, 153, 94, 58, 36, 22, 13, 8, 5, 3, 2)),
     "quickshift": (quickshift, QuickshiftParams, "max_dist",
-                   (4.0, 6.0, 10.0, 16.0, 24.0, 40.0, 64.0)),
-    "watershed": (watershed, WatershedParams, "markers", (800, 400, 200, 100, 50, 25, 12)),
+                   (3.0, 4.39, 6.44, 9.43, 13.8, 20.2, 29.6, 43.4, 63.6, 93.2, 137.0, 200.0)),
+    "watershed": (watershed, WatershedParams, "markers",
+                  (800, 464, 269, 156, 90, 52, 30, 17, 10, 5, 3, 2)),
     "mean_shift": (mean_shift, MeanShiftParams, "color_radius",
-                   (8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)),
+                   (8.0, 9.66, 11.7, 14.1, 17.0, 20.6, 24.9, 30.0, 36.3, 43.9, 53.0, 64.0)),
 }
 
 
@@ -250,5 +356,6 @@ def get_baseline(name: str, **params) -> Segmenter:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"unknown baseline {name!r}; valid: {', '.join(BASELINES)}.{hint}")
     function, params_cls, sweep_param, sweep_values = BASELINES[name]
-    segmenter = Segmenter(name, function, params_cls(), sweep_param, sweep_values)
+    kind = QuickshiftSegmenter if function is quickshift else Segmenter
+    segmenter = kind(name, function, params_cls(), sweep_param, sweep_values)
     return segmenter.with_params(**params) if params else segmenter

@@ -157,7 +157,7 @@ def _statistics_inputs(predicate: Predicate, image, features) -> tuple[dict, tup
 
     `features` overrides :func:`predicate_features`: an (H, W[, C]) array is the feature
     image; a dict is taken as ``predicate_features`` output (keys ``features``,
-    ``texture``, ``histograms``, ``n_bins``).
+    ``texture``, ``histograms``, ``n_bins``, and ``edges`` for border predicates).
     """
     if features is None:
         if image is None:
@@ -165,12 +165,13 @@ def _statistics_inputs(predicate: Predicate, image, features) -> tuple[dict, tup
         check_image(image)
         return predicate_features(predicate, image), tuple(image.shape[:2])
     if isinstance(features, dict):
-        unknown = sorted(set(features) - {"features", "texture", "histograms", "n_bins"})
+        unknown = sorted(set(features) - {"features", "texture", "histograms", "n_bins",
+                                          "edges"})
         if unknown or "features" not in features:
             raise ValueError(
                 "features as a dict must look like predicate_features(...) output, with a "
-                f"'features' entry and optionally 'texture', 'histograms', 'n_bins'; got keys "
-                f"{sorted(features)}."
+                "'features' entry and optionally 'texture', 'histograms', 'n_bins', 'edges'; "
+                f"got keys {sorted(features)}."
             )
         inputs = dict(features)
     else:
@@ -193,6 +194,27 @@ def _statistics_inputs(predicate: Predicate, image, features) -> tuple[dict, tup
     return inputs, shape
 
 
+def _border_args(predicate: Predicate, labels: np.ndarray, pairs: np.ndarray, edges, image,
+                 connectivity: int) -> tuple:
+    """``(border,)``, the BorderStats of `pairs`, for predicates that read the border
+    between two regions (e.g. ``boundary``); ``()`` for every other predicate."""
+    if not getattr(predicate, "uses_border", False):
+        return ()
+    from classical.predicates import BorderStats, border_sigma
+
+    if edges is None:
+        if image is None:
+            raise ValueError(
+                f"{predicate!r} reads the edge strength along region borders; pass the image, "
+                "or features as a dict with an 'edges' map (as predicate_features returns)."
+            )
+        from classical.features import edge_strength
+
+        edges = edge_strength(image, sigma=border_sigma(predicate))
+    _, border = BorderStats.from_labels(labels, edges, connectivity=connectivity, pairs=pairs)
+    return (border,)
+
+
 def check_partition(labels, image, predicate, *, connectivity: int = 8, features=None,
                     max_listed: int = 100) -> PartitionReport:
     """Check whether `labels` is a segmentation of `image` under `predicate`.
@@ -212,7 +234,8 @@ def check_partition(labels, image, predicate, *, connectivity: int = 8, features
         The statistics' inputs instead of ``predicate_features(predicate, image)``: a
         feature image of shape (H, W) or (H, W, C) in the predicate's space (required
         for ``space="features"`` predicates), or a dict like ``predicate_features``
-        returns.
+        returns. Predicates that read the border between regions (``boundary``) take
+        its ``edges`` map, or compute it from `image`.
     max_listed : int, optional
         Longest list of violations kept per condition.
 
@@ -243,6 +266,8 @@ def check_partition(labels, image, predicate, *, connectivity: int = 8, features
     max_listed = check_int(max_listed, "max_listed", minimum=0)
     labels = check_labels(labels)
     inputs, expected = _statistics_inputs(predicate, image, features)
+    inputs = dict(inputs)
+    edges = inputs.pop("edges", None)  # border predicates' input, not a RegionStats one
     shape = tuple(labels.shape)
     base = dict(disjoint=True, predicate=repr(predicate), connectivity=connectivity,
                 shape=shape, expected_shape=expected)
@@ -279,8 +304,10 @@ def check_partition(labels, image, predicate, *, connectivity: int = 8, features
         pairs, _ = adjacent_pairs(compact, connectivity)
         pairs = pairs[pairs[:, 1] < n]  # drop contacts with unlabelled pixels
         if pairs.size:
+            border = _border_args(predicate, compact, pairs, edges, image, connectivity)
             merge = np.atleast_1d(np.asarray(
-                predicate.mergeable(stats[pairs[:, 0]], stats[pairs[:, 1]]), dtype=bool))
+                predicate.mergeable(stats[pairs[:, 0]], stats[pairs[:, 1]], *border),
+                dtype=bool))
             pairs = pairs[merge]
 
     def listed(values) -> tuple:

@@ -72,11 +72,13 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 
 from ._validate import check_int, check_labels, check_real
-from .features import colour_features, gabor_energy, lbp_codes, standardise
+from .features import colour_features, edge_strength, gabor_energy, lbp_codes, standardise
 
 __all__ = [
     "SPACES",
     "And",
+    "BorderStats",
+    "Boundary",
     "MaxSize",
     "MaxStd",
     "MeanDistance",
@@ -89,6 +91,7 @@ __all__ = [
     "SRM",
     "TextureDistance",
     "Weighted",
+    "border_sigma",
     "parse_predicate",
     "predicate_features",
     "required_space",
@@ -687,6 +690,156 @@ def _require(value, argument: str, what: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# Border statistics
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BorderStats:
+    """Edge strength accumulated along the borders between pairs of adjacent regions.
+
+    The border between regions :math:`A` and :math:`B` is the set of neighbouring pixel
+    pairs :math:`(p, q)`, :math:`p \\in A`, :math:`q \\in B` (4-neighbours, plus
+    diagonal neighbours for 8-connectivity); each pair contributes the edge strength
+    :math:`\\max(G(p), G(q))` of a per-pixel map :math:`G` (e.g.
+    :func:`classical.features.edge_strength`). Sums and counts are additive: when
+    :math:`B` and :math:`C` merge, the border of :math:`A` with the union is the sum of
+    the two borders, so merging algorithms update it in O(1) like :class:`RegionStats`.
+
+    Parameters
+    ----------
+    sum : ndarray of float64, shape S
+        Summed edge strength over each border's pixel pairs.
+    count : ndarray of float64, shape S
+        Number of pixel pairs on each border (0 for regions that do not touch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([[0, 0, 1], [0, 0, 1]])
+    >>> strength = np.array([[0.0, 2.0, 4.0], [0.0, 2.0, 0.0]])
+    >>> pairs, border = BorderStats.from_labels(labels, strength, connectivity=4)
+    >>> pairs.tolist(), border.mean.tolist()
+    ([[0, 1]], [3.0])
+    """
+
+    sum: np.ndarray
+    count: np.ndarray
+
+    def __post_init__(self):
+        total = np.asarray(self.sum, dtype=np.float64)
+        count = np.asarray(self.count, dtype=np.float64)
+        if total.shape != count.shape:
+            raise ValueError(f"BorderStats.sum and count must have the same shape; got "
+                             f"{total.shape} and {count.shape}.")
+        object.__setattr__(self, "sum", total)
+        object.__setattr__(self, "count", count)
+
+    @classmethod
+    def from_labels(cls, labels, strength, *, connectivity: int = 8,
+                    pairs=None) -> tuple[np.ndarray, "BorderStats"]:
+        """Border statistics of every pair of adjacent labels, computed at once.
+
+        Parameters
+        ----------
+        labels : ndarray of int, shape (H, W)
+            Non-negative labels.
+        strength : ndarray of float, shape (H, W)
+            Per-pixel edge strength, e.g. :func:`classical.features.edge_strength`.
+        connectivity : {4, 8}, optional
+            Which pixel pairs form a border (8 adds the diagonals).
+        pairs : ndarray of int, shape (P, 2), optional
+            Return the statistics of these label pairs (either order) instead of every
+            adjacent pair; pairs that do not touch get count 0.
+
+        Returns
+        -------
+        pairs : ndarray of int64, shape (P, 2)
+            With `pairs` not given: every adjacent pair once, ``a < b``, sorted (as
+            :func:`classical._regions.adjacent_pairs`); otherwise `pairs` itself.
+        border : BorderStats
+            Batch shape (P,).
+
+        Raises
+        ------
+        TypeError, ValueError
+            On non-numeric inputs, mismatched shapes, negative labels, non-finite
+            strengths or a bad `connectivity`.
+        """
+        from ._regions import _neighbour_slices
+        from ._validate import check_connectivity
+
+        labels = check_labels(labels)
+        connectivity = check_connectivity(connectivity)
+        strength = _as_value_array(strength, "strength", ndim=2)
+        if strength.shape[2] != 1 or strength.shape[:2] != labels.shape:
+            got = strength.shape[:2] if strength.shape[2] == 1 else strength.shape
+            raise ValueError(f"strength must have the labels' shape {labels.shape}; got {got}.")
+        strength = strength[..., 0]
+        if labels.size and int(labels.min()) < 0:
+            raise ValueError(f"labels must be non-negative; got minimum {int(labels.min())}.")
+        n = int(labels.max()) + 1 if labels.size else 1
+        keys, values = [], []
+        for a, b in _neighbour_slices(connectivity):
+            la, lb = labels[a].ravel().astype(np.int64), labels[b].ravel().astype(np.int64)
+            differ = la != lb
+            keys.append(np.minimum(la, lb)[differ] * n + np.maximum(la, lb)[differ])
+            values.append(np.maximum(strength[a].ravel()[differ], strength[b].ravel()[differ]))
+        keys = np.concatenate(keys)
+        values = np.concatenate(values)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        total = np.bincount(inverse, weights=values, minlength=unique.size)
+        count = np.bincount(inverse, minlength=unique.size).astype(np.float64)
+        if pairs is None:
+            return np.stack([unique // n, unique % n], axis=1), cls(total, count)
+        pairs = np.asarray(pairs)
+        if pairs.ndim != 2 or pairs.shape[1] != 2 or not np.issubdtype(pairs.dtype, np.integer):
+            raise ValueError(f"pairs must be integer label pairs of shape (P, 2); got shape "
+                             f"{pairs.shape} and dtype {pairs.dtype}.")
+        pairs = pairs.astype(np.int64)
+        wanted = np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1])
+        at = np.minimum(np.searchsorted(unique, wanted), max(unique.size - 1, 0))
+        found = unique.size > 0
+        hit = (unique[at] == wanted) if found else np.zeros(wanted.shape, bool)
+        out_sum = np.where(hit, total[at] if found else 0.0, 0.0)
+        out_count = np.where(hit, count[at] if found else 0.0, 0.0)
+        return pairs, cls(out_sum, out_count)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Batch shape."""
+        return self.sum.shape
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean edge strength along each border (0 where the count is 0)."""
+        return self.sum / np.maximum(self.count, 1.0) if self.count.ndim else \
+            np.asarray(self.sum / max(float(self.count), 1.0))
+
+    def merge(self, other: "BorderStats") -> "BorderStats":
+        """The border with a union of two regions: sums and counts add."""
+        if not isinstance(other, BorderStats):
+            raise TypeError(f"other must be BorderStats; got {type(other).__name__}.")
+        return BorderStats(self.sum + other.sum, self.count + other.count)
+
+    def __getitem__(self, index) -> "BorderStats":
+        if self.sum.ndim == 0:
+            raise TypeError("these BorderStats hold a single border; there is nothing to index.")
+        return BorderStats(self.sum[index], self.count[index])
+
+    def __len__(self) -> int:
+        if self.sum.ndim == 0:
+            raise TypeError("these BorderStats hold a single border and have no len().")
+        return self.sum.shape[0]
+
+
+def _check_border(border) -> BorderStats | None:
+    if border is not None and not isinstance(border, BorderStats):
+        raise TypeError(f"border must be BorderStats or None; got {type(border).__name__}.")
+    return border
+
+
+# --------------------------------------------------------------------------------------
 # Predicates
 # --------------------------------------------------------------------------------------
 
@@ -727,9 +880,11 @@ class Predicate:
     __call__(stats)
         :math:`P(R)` for the region(s) in `stats`: ``bool`` for one region, a bool array
         of the batch shape for many.
-    mergeable(stats_a, stats_b)
-        :math:`P(R_a \\cup R_b)`, decided from the two parts (batch shapes broadcast).
-    distance(stats_a, stats_b)
+    mergeable(stats_a, stats_b, border=None)
+        :math:`P(R_a \\cup R_b)`, decided from the two parts (batch shapes broadcast)
+        and, for predicates that read it (:class:`Boundary`), the :class:`BorderStats`
+        of the border between them.
+    distance(stats_a, stats_b, border=None)
         A dissimilarity for ordering merges, where the predicate defines one.
     """
 
@@ -738,22 +893,29 @@ class Predicate:
     def __call__(self, stats: RegionStats):
         return _result(self._holds(_check_stats(stats)))
 
-    def mergeable(self, stats_a: RegionStats, stats_b: RegionStats):
-        """:math:`P(R_a \\cup R_b)`: may the two regions be merged into one?"""
-        return _result(self._mergeable(_check_stats(stats_a, "stats_a"),
-                                       _check_stats(stats_b, "stats_b")))
+    def mergeable(self, stats_a: RegionStats, stats_b: RegionStats,
+                  border: BorderStats | None = None):
+        """:math:`P(R_a \\cup R_b)`: may the two regions be merged into one?
 
-    def distance(self, stats_a: RegionStats, stats_b: RegionStats):
+        `border` holds the statistics of the border between each pair; only predicates
+        with :attr:`uses_border` read it (and require it).
+        """
+        return _result(self._mergeable(_check_stats(stats_a, "stats_a"),
+                                       _check_stats(stats_b, "stats_b"),
+                                       _check_border(border)))
+
+    def distance(self, stats_a: RegionStats, stats_b: RegionStats,
+                 border: BorderStats | None = None):
         """Dissimilarity of two regions; see each predicate's docstring."""
         raise TypeError(
             f"{self!r} defines no distance; distances exist for range, std, mean, srm, "
-            "texture and weighted predicates."
+            "texture, boundary and weighted predicates."
         )
 
     def _holds(self, stats: RegionStats) -> np.ndarray:
         raise NotImplementedError
 
-    def _mergeable(self, a: RegionStats, b: RegionStats) -> np.ndarray:
+    def _mergeable(self, a: RegionStats, b: RegionStats, border=None) -> np.ndarray:
         return self._holds(a.merge(b))
 
     @property
@@ -769,6 +931,11 @@ class Predicate:
     @property
     def uses_histogram(self) -> bool:
         """Whether the statistics must carry histograms (``histograms=``)."""
+        return False
+
+    @property
+    def uses_border(self) -> bool:
+        """Whether ``mergeable`` needs the :class:`BorderStats` of each pair."""
         return False
 
     def __and__(self, other):
@@ -797,7 +964,7 @@ class _Thresholded(Predicate):
     def _score(self, stats: RegionStats) -> np.ndarray:
         raise NotImplementedError
 
-    def _distance(self, a: RegionStats, b: RegionStats) -> np.ndarray:
+    def _distance(self, a: RegionStats, b: RegionStats, border=None) -> np.ndarray:
         raise NotImplementedError
 
     @property
@@ -807,18 +974,19 @@ class _Thresholded(Predicate):
     def _holds(self, stats):
         return self._score(stats) <= self._limit
 
-    def _mergeable(self, a, b):
-        return self._distance(a, b) <= self._limit
+    def _mergeable(self, a, b, border=None):
+        return self._distance(a, b, border) <= self._limit
 
-    def distance(self, stats_a, stats_b):
-        value = self._distance(_check_stats(stats_a, "stats_a"), _check_stats(stats_b, "stats_b"))
+    def distance(self, stats_a, stats_b, border=None):
+        value = self._distance(_check_stats(stats_a, "stats_a"), _check_stats(stats_b, "stats_b"),
+                               _check_border(border))
         return float(value) if np.ndim(value) == 0 else value
 
     def _score_ratio(self, stats):
         return _ratio(self._score(stats), self._limit)
 
-    def _distance_ratio(self, a, b):
-        return _ratio(self._distance(a, b), self._limit)
+    def _distance_ratio(self, a, b, border=None):
+        return _ratio(self._distance(a, b, border), self._limit)
 
 
 def _ratio(value, limit: float) -> np.ndarray:
@@ -884,7 +1052,7 @@ class Range(_Colour):
     def _score(self, stats):
         return np.max(self._channels(stats).range, axis=-1)
 
-    def _distance(self, a, b):
+    def _distance(self, a, b, border=None):
         self._channels(a)
         self._channels(b)
         return np.max(np.maximum(a.max, b.max) - np.minimum(a.min, b.min), axis=-1)
@@ -930,7 +1098,7 @@ class MaxStd(_Colour):
     def _score(self, stats):
         return np.max(self._channels(stats).std, axis=-1)
 
-    def _distance(self, a, b):
+    def _distance(self, a, b, border=None):
         return self._score(a.merge(b))
 
     def __repr__(self):
@@ -984,7 +1152,7 @@ class MeanDistance(_Colour):
     def _score(self, stats):
         return np.sqrt(np.sum(self._channels(stats).var, axis=-1))
 
-    def _distance(self, a, b):
+    def _distance(self, a, b, border=None):
         diff = self._channels(a).mean - self._channels(b).mean
         return np.sqrt(np.sum(diff * diff, axis=-1))
 
@@ -1065,7 +1233,7 @@ class SRM(_Colour):
         self._channels(stats)
         return np.zeros(stats.shape)
 
-    def _distance(self, a, b):
+    def _distance(self, a, b, border=None):
         self._channels(a)
         self._channels(b)
         image_size = a.image_size if a.image_size is not None else b.image_size
@@ -1149,7 +1317,7 @@ class TextureDistance(_Thresholded):
         _require(stats.texture_sum, "texture", repr(self))
         return np.sqrt(np.sum(stats.texture_var, axis=-1))
 
-    def _distance(self, a, b):
+    def _distance(self, a, b, border=None):
         if self.metric == "chi2":
             _require(a.histogram, "histograms", repr(self))
             _require(b.histogram, "histograms", repr(self))
@@ -1165,6 +1333,80 @@ class TextureDistance(_Thresholded):
 
     def __repr__(self):
         return f"texture_{self.metric}({_fmt(self.threshold)})"
+
+
+@dataclass(frozen=True, repr=False)
+class Boundary(_Thresholded):
+    """Boundary-strength predicate: the border between two regions is weak.
+
+    Two regions may merge when the mean edge strength along their shared border is at
+    most `threshold`: ``mergeable(a, b, border)`` is ``border.mean <= threshold`` and
+    ``distance(a, b, border)`` is ``border.mean``, where `border` is the pair's
+    :class:`BorderStats`. This is the region-merging form of a contour cue: colour and
+    texture means compare whole regions, while a boundary term asks whether an edge
+    actually separates them where they meet, so two regions of similar mean colour
+    split by a thin dark line stay apart, and a gradual shading with no edge merges.
+    Combine it with them through :class:`Weighted`.
+
+    The edge strength is :func:`classical.features.edge_strength` with
+    ``relative=True``: the gradient magnitude of the Gaussian-smoothed CIE Lab image,
+    whatever colour space the other parts of a predicate use, divided by its mean over
+    the image. Thresholds are therefore multiples of the image's typical edge strength,
+    which makes one threshold fit low- and high-contrast images alike (on 50 BSDS500
+    training images the relative map raised the covering of split-and-merge where the
+    raw map, in Delta E per pixel, lowered it). ``P(R)`` holds for every single region
+    (a region has no border with itself).
+
+    Parameters
+    ----------
+    threshold : float
+        Largest mean edge strength along the border, in multiples of the image's mean
+        edge strength (2: twice as strong as the average pixel).
+    sigma : float, optional
+        Standard deviation in pixels of the Gaussian smoothing before differentiation.
+
+    Raises
+    ------
+    ValueError
+        If `threshold` or `sigma` is negative or not finite; when evaluated, if no
+        :class:`BorderStats` are given.
+
+    References
+    ----------
+    K. Haris, S. N. Efstratiadis, N. Maglaveras and A. K. Katsaggelos, "Hybrid image
+    segmentation using watersheds and fast region merging", IEEE TIP 7(12):1684-1699,
+    1998; P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour detection and
+    hierarchical image segmentation", IEEE TPAMI 33(5):898-916, 2011 (regions merged
+    by the mean contour strength on their common boundary).
+    """
+
+    threshold: float
+    _: KW_ONLY
+    sigma: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "threshold", check_real(self.threshold, "threshold", minimum=0))
+        object.__setattr__(self, "sigma", check_real(self.sigma, "sigma", minimum=0))
+
+    @property
+    def uses_border(self):
+        return True
+
+    def _score(self, stats):
+        return np.zeros(stats.shape)
+
+    def _distance(self, a, b, border=None):
+        if border is None:
+            raise ValueError(
+                f"{self!r} compares the border between two regions, which region statistics "
+                "do not hold; pass border=BorderStats.from_labels(labels, edge_strength("
+                "image, relative=True), pairs=pairs)[1] for the pairs evaluated."
+            )
+        return border.mean
+
+    def __repr__(self):
+        sigma = "" if self.sigma == 1.0 else f", sigma={_fmt(self.sigma)}"
+        return f"boundary({_fmt(self.threshold)}{sigma})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -1251,16 +1493,18 @@ class Weighted(_Thresholded):
     ----------
     colour : Predicate
         A thresholded leaf: :class:`Range`, :class:`MaxStd`, :class:`MeanDistance`,
-        :class:`SRM` or :class:`TextureDistance`.
+        :class:`SRM`, :class:`TextureDistance` or :class:`Boundary`, or another
+        :class:`Weighted` (whose height is already unitless), so that three cues mix as
+        ``weighted(weighted(mean_lab(12), texture_l2(1.5), 0.3), boundary(4), 0.3)``.
     texture : Predicate
-        Another thresholded leaf, normally a :class:`TextureDistance`.
+        Another such part, normally a :class:`TextureDistance`.
     weight : float, optional
-        Texture weight :math:`w` in [0, 1].
+        Weight :math:`w` of the second part, in [0, 1].
 
     Raises
     ------
     TypeError
-        If `colour` or `texture` is not a thresholded leaf predicate.
+        If `colour` or `texture` is not a thresholded leaf or weighted predicate.
     ValueError
         If `weight` is outside [0, 1].
     """
@@ -1272,10 +1516,10 @@ class Weighted(_Thresholded):
     def __post_init__(self):
         for name in ("colour", "texture"):
             part = getattr(self, name)
-            if not isinstance(part, _Thresholded) or isinstance(part, Weighted):
+            if not isinstance(part, _Thresholded):
                 raise TypeError(
-                    f"{name} must be a range, std, mean, srm or texture predicate; got "
-                    f"{part!r} ({type(part).__name__})."
+                    f"{name} must be a range, std, mean, srm, texture, boundary or weighted "
+                    f"predicate; got {part!r} ({type(part).__name__})."
                 )
         object.__setattr__(self, "weight",
                            check_real(self.weight, "weight", minimum=0, maximum=1))
@@ -1296,6 +1540,10 @@ class Weighted(_Thresholded):
     def uses_histogram(self):
         return self.colour.uses_histogram or self.texture.uses_histogram
 
+    @property
+    def uses_border(self):
+        return self.colour.uses_border or self.texture.uses_border
+
     def _mix(self, colour, texture):
         w = self.weight
         # 0 * inf would be NaN: a part with zero weight must not count at all.
@@ -1306,9 +1554,9 @@ class Weighted(_Thresholded):
     def _score(self, stats):
         return self._mix(self.colour._score_ratio(stats), self.texture._score_ratio(stats))
 
-    def _distance(self, a, b):
-        return self._mix(self.colour._distance_ratio(a, b),
-                         self.texture._distance_ratio(a, b))
+    def _distance(self, a, b, border=None):
+        return self._mix(self.colour._distance_ratio(a, b, border),
+                         self.texture._distance_ratio(a, b, border))
 
     def __repr__(self):
         return f"weighted({self.colour!r}, {self.texture!r}, {_fmt(self.weight)})"
@@ -1343,6 +1591,10 @@ class _Junction(Predicate):
     def uses_histogram(self):
         return any(p.uses_histogram for p in self.operands)
 
+    @property
+    def uses_border(self):
+        return any(p.uses_border for p in self.operands)
+
 
 @dataclass(frozen=True, init=False, repr=False)
 class And(_Junction):
@@ -1371,8 +1623,8 @@ class And(_Junction):
     def _holds(self, stats):
         return np.logical_and.reduce([p._holds(stats) for p in self.operands])
 
-    def _mergeable(self, a, b):
-        return np.logical_and.reduce([p._mergeable(a, b) for p in self.operands])
+    def _mergeable(self, a, b, border=None):
+        return np.logical_and.reduce([p._mergeable(a, b, border) for p in self.operands])
 
     def __repr__(self):
         return " & ".join(f"({p!r})" if isinstance(p, Or) else repr(p) for p in self.operands)
@@ -1405,8 +1657,8 @@ class Or(_Junction):
     def _holds(self, stats):
         return np.logical_or.reduce([p._holds(stats) for p in self.operands])
 
-    def _mergeable(self, a, b):
-        return np.logical_or.reduce([p._mergeable(a, b) for p in self.operands])
+    def _mergeable(self, a, b, border=None):
+        return np.logical_or.reduce([p._mergeable(a, b, border) for p in self.operands])
 
     def __repr__(self):
         return " | ".join(repr(p) for p in self.operands)
@@ -1447,11 +1699,15 @@ class Not(Predicate):
     def uses_histogram(self):
         return self.operand.uses_histogram
 
+    @property
+    def uses_border(self):
+        return self.operand.uses_border
+
     def _holds(self, stats):
         return np.logical_not(self.operand._holds(stats))
 
-    def _mergeable(self, a, b):
-        return np.logical_not(self.operand._mergeable(a, b))
+    def _mergeable(self, a, b, border=None):
+        return np.logical_not(self.operand._mergeable(a, b, border))
 
     def __repr__(self):
         inner = repr(self.operand)
@@ -1514,19 +1770,23 @@ def predicate_features(predicate: Predicate, image) -> dict:
     inputs : dict
         ``features``: :func:`classical.features.colour_features` in the predicate's
         :func:`required_space` (grey when it has no colour part); ``texture``: the
-        standardised Gabor energies (4 orientations x 3 wavelengths) when a
-        ``texture_l2`` leaf needs them, else None; ``histograms`` and ``n_bins``:
+        standardised Gabor energies (4 orientations x 3 wavelengths, computed on a
+        Gaussian pyramid: ``gabor_energy(image, pyramid=True)``) when a ``texture_l2``
+        leaf needs them, else None; ``histograms`` and ``n_bins``:
         uniform LBP codes (P = 8, R = 1) and 10 bins when a ``texture_chi2`` leaf needs
-        them, else None.
+        them, else None. Only for predicates with a :class:`Boundary` part, ``edges``:
+        the (H, W) relative :func:`classical.features.edge_strength` map that
+        :meth:`BorderStats.from_labels` accumulates (not an input of
+        ``RegionStats.from_labels``: take it out first).
 
     Raises
     ------
     TypeError
         If `predicate` is not a :class:`Predicate` or `image` is not an ndarray.
     ValueError
-        If the predicate mixes colour spaces, uses ``space="features"`` (build those
-        statistics from your own :func:`classical.features.feature_stack`), or `image`
-        is invalid.
+        If the predicate mixes colour spaces or boundary smoothings, uses
+        ``space="features"`` (build those statistics from your own
+        :func:`classical.features.feature_stack`), or `image` is invalid.
 
     Examples
     --------
@@ -1543,11 +1803,66 @@ def predicate_features(predicate: Predicate, image) -> dict:
             "build its statistics with RegionStats.from_labels(feature_stack(image, ...), "
             "labels) instead."
         )
+    sigma = border_sigma(predicate)
     features = colour_features(image, space or "grey")
-    texture = standardise(gabor_energy(image)) if predicate.uses_texture else None
+    texture = None
+    if predicate.uses_texture:
+        texture = standardise(gabor_energy(image, pyramid=True))
     histograms = lbp_codes(image) if predicate.uses_histogram else None
-    return {"features": features, "texture": texture, "histograms": histograms,
-            "n_bins": 10 if histograms is not None else None}
+    inputs = {"features": features, "texture": texture, "histograms": histograms,
+              "n_bins": 10 if histograms is not None else None}
+    if sigma is not None:
+        inputs["edges"] = edge_strength(image, sigma=sigma, relative=True)
+    return inputs
+
+
+def _boundaries(predicate: Predicate):
+    if isinstance(predicate, (And, Or)):
+        for operand in predicate.operands:
+            yield from _boundaries(operand)
+    elif isinstance(predicate, Not):
+        yield from _boundaries(predicate.operand)
+    elif isinstance(predicate, Weighted):
+        yield from _boundaries(predicate.colour)
+        yield from _boundaries(predicate.texture)
+    elif isinstance(predicate, Boundary):
+        yield predicate
+
+
+def border_sigma(predicate: Predicate) -> float | None:
+    """The smoothing of the edge map a predicate's :class:`Boundary` parts read.
+
+    Parameters
+    ----------
+    predicate : Predicate
+
+    Returns
+    -------
+    sigma : float or None
+        None when the predicate has no boundary part.
+
+    Raises
+    ------
+    TypeError
+        If `predicate` is not a :class:`Predicate`.
+    ValueError
+        If boundary parts use different smoothings (one edge map serves them all).
+
+    Examples
+    --------
+    >>> border_sigma(parse_predicate("weighted(mean_lab(10), boundary(4), 0.5)"))
+    1.0
+    """
+    if not isinstance(predicate, Predicate):
+        raise TypeError(f"predicate must be a Predicate; got {type(predicate).__name__}.")
+    sigmas = sorted({p.sigma for p in _boundaries(predicate)})
+    if len(sigmas) > 1:
+        raise ValueError(
+            f"predicate {predicate!r} mixes boundary smoothings sigma = "
+            f"{', '.join(map(_fmt, sigmas))}; one edge map serves every boundary part, so "
+            "give them the same sigma."
+        )
+    return sigmas[0] if sigmas else None
 
 
 # --------------------------------------------------------------------------------------
@@ -1590,6 +1905,7 @@ def _registry() -> dict[str, _Entry]:
     for metric in _METRICS:
         entries[f"texture_{metric}"] = _Entry(TextureDistance, ("threshold",), 1, (),
                                               (("metric", metric),))
+    entries["boundary"] = _Entry(Boundary, ("threshold",), 1, ("sigma",))
     entries["min_size"] = _Entry(MinSize, ("size",), 1, ())
     entries["max_size"] = _Entry(MaxSize, ("size",), 1, ())
     entries["weighted"] = _Entry(Weighted, ("colour", "texture", "weight"), 2, ())
@@ -1762,6 +2078,7 @@ def parse_predicate(text: str) -> Predicate:
     ``srm_SPACE(q, g=...)``, ``srm(q)``  :class:`SRM` (default space rgb, q=32)
     ``texture_l2(t)``, ``texture_chi2(t)``, ``texture(t, metric=...)``
                                          :class:`TextureDistance`
+    ``boundary(t, sigma=...)``           :class:`Boundary`
     ``min_size(n)``, ``max_size(n)``     :class:`MinSize`, :class:`MaxSize`
     ``weighted(p, q, w)``                :class:`Weighted`
     ==================================  ===============================================

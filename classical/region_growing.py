@@ -23,7 +23,8 @@ Growing, merging and absorbing are compiled with Numba. A
 :class:`~classical.predicates.Predicate` is a Python object, so :func:`region_growing`
 translates it into a small postfix program that the kernel evaluates against the
 running statistics of a region (count, per-channel sums, sums of squares, minima and
-maxima) and one pixel or another region. The translation mirrors the predicates'
+maxima) and one pixel or another region (:mod:`classical._program`, the translation
+and evaluator :func:`split_and_merge` uses too). The translation mirrors the predicates'
 formulas operation for operation, so it is exact up to the rounding of sums
 accumulated in a different order, for:
 
@@ -38,7 +39,8 @@ accumulated in a different order, for:
 ======================================  ==============================================
 
 ``texture_chi2`` is not supported (one pixel's LBP code is no histogram to compare)
-and raises ``ValueError``, as does any predicate class defined elsewhere; test
+and raises ``ValueError``, as do ``boundary`` (the kernel keeps no border statistics)
+and any predicate class defined elsewhere; test
 :func:`supports_predicate` first. After the compiled merge, one vectorised pass
 evaluates the Python predicate itself on every adjacent pair (and merges any pair that
 rounding let through), so maximality holds exactly as
@@ -65,26 +67,21 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from classical import _program
+from classical._program import (
+    MEAN,
+    SUM,
+    StatsLayout,
+    clear_row,
+    evaluate,
+    mean_distance,
+    merge_row,
+    ratio,
+)
 from classical._regions import adjacent_pairs, relabel_connected
 from classical._validate import check_connectivity, check_image, check_int
 from classical.partition import _as_predicate, _statistics_inputs
-from classical.predicates import (
-    SRM,
-    And,
-    MaxSize,
-    MaxStd,
-    MeanDistance,
-    MinSize,
-    Not,
-    Or,
-    Predicate,
-    Range,
-    RegionStats,
-    TextureDistance,
-    Weighted,
-    _SRM_G,
-    _Thresholded,
-)
+from classical.predicates import And, Or, Predicate, RegionStats, _Thresholded
 from classical.segmenter import Segmenter
 
 __all__ = [
@@ -105,24 +102,15 @@ _SWEEP = tuple(f"mean_lab({t})" for t in (4, 6, 9, 13, 18, 25))
 # division-by-zero checks (every divisor below is nonzero), which also compiles faster.
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
-# Opcodes of the compiled predicate program (postfix order).
-_MEAN, _RANGE, _STD, _SRM, _MIN_SIZE, _MAX_SIZE, _AND, _OR, _NOT, _WEIGHTED = range(10)
-
 
 # --------------------------------------------------------------------------------------
-# Predicate -> program
+# Predicate -> program (classical._program, shared with split_and_merge)
 # --------------------------------------------------------------------------------------
 
 
-def _unsupported(predicate: Predicate, root: Predicate) -> ValueError:
-    what = repr(predicate)
-    reason = ("a single pixel's LBP code is no histogram to compare"
-              if isinstance(predicate, TextureDistance) else "it has no compiled form")
-    return ValueError(
-        f"region_growing cannot compile predicate {root!r}: {what} is not supported "
-        f"({reason}). Its kernel supports mean, range, std, srm, texture_l2, min_size and "
-        "max_size, combined with &, |, ~ and weighted(...)."
-    )
+def _check_supported(predicate: Predicate) -> None:
+    # One pixel's LBP code is no histogram, so region growing has no histogram columns.
+    _program.check_supported(predicate, "region_growing", histograms=False)
 
 
 def supports_predicate(predicate) -> bool:
@@ -144,206 +132,22 @@ def supports_predicate(predicate) -> bool:
     False
     """
     try:
-        _check_supported(_as_predicate(predicate), None)
+        _check_supported(_as_predicate(predicate))
     except ValueError:
         return False
     return True
 
 
-def _check_supported(predicate: Predicate, root) -> None:
-    root = predicate if root is None else root
-    if isinstance(predicate, (And, Or)):
-        for operand in predicate.operands:
-            _check_supported(operand, root)
-    elif isinstance(predicate, Not):
-        _check_supported(predicate.operand, root)
-    elif isinstance(predicate, Weighted):
-        _check_supported(predicate.colour, root)
-        _check_supported(predicate.texture, root)
-    elif isinstance(predicate, TextureDistance):
-        if predicate.metric != "l2":
-            raise _unsupported(predicate, root)
-    elif not isinstance(predicate, (MeanDistance, Range, MaxStd, SRM, MinSize, MaxSize)):
-        raise _unsupported(predicate, root)
-
-
-def _program(predicate: Predicate, n_colour: int, n_texture: int, image_size: int):
-    """The predicate as a postfix program for the kernel.
-
-    Returns ``(program, n_ops)``: a float64 array of shape (n_ops + P, 5) whose first
-    n_ops rows are instructions ``(opcode, first channel, end channel, pool offset,
-    threshold)`` and whose last P rows hold constants in column 4 (SRM's per-channel
-    ``g^2 ln(2 / delta) / (2Q)``). AND/OR keep their operand count in column 1,
-    size tests their size, WEIGHTED its weight in column 4.
-    """
-    rows, pool = [], []
-
-    def emit(op, first=0, end=0, offset=0, value=0.0):
-        rows.append((op, first, end, offset, value))
-
-    def walk(p):
-        if isinstance(p, (And, Or)):
-            for operand in p.operands:
-                walk(operand)
-            emit(_AND if isinstance(p, And) else _OR, len(p.operands))
-        elif isinstance(p, Not):
-            walk(p.operand)
-            emit(_NOT)
-        elif isinstance(p, Weighted):
-            walk(p.colour)
-            walk(p.texture)
-            emit(_WEIGHTED, value=p.weight)
-        elif isinstance(p, TextureDistance):
-            emit(_MEAN, n_colour, n_colour + n_texture, 0, p.threshold)
-        elif isinstance(p, MeanDistance):
-            emit(_MEAN, 0, n_colour, 0, p.threshold)
-        elif isinstance(p, Range):
-            emit(_RANGE, 0, n_colour, 0, p.threshold)
-        elif isinstance(p, MaxStd):
-            emit(_STD, 0, n_colour, 0, p.threshold)
-        elif isinstance(p, SRM):
-            # b_c(R)^2 = scale_c / |R|, exactly as SRM._bound_sq computes it.
-            g = _SRM_G[p.space] if p.g is None else (p.g,)
-            log_term = math.log(12.0 * float(image_size) ** 2)
-            scale = np.square(np.asarray(g, dtype=np.float64)) * (log_term / (2.0 * p.q))
-            emit(_SRM, 0, n_colour, len(pool), 1.0)
-            pool.extend(np.broadcast_to(scale, (n_colour,)).tolist())
-        elif isinstance(p, MinSize):
-            emit(_MIN_SIZE, p.size)
-        elif isinstance(p, MaxSize):
-            emit(_MAX_SIZE, p.size)
-        else:  # pragma: no cover - _check_supported ran first
-            raise _unsupported(p, predicate)
-
-    walk(predicate)
-    rows.extend((0, 0, 0, 0, value) for value in pool)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 5), len(rows) - len(pool)
-
-
 # --------------------------------------------------------------------------------------
-# Compiled kernel
+# Compiled kernels
 # --------------------------------------------------------------------------------------
 #
-# Region statistics live in one float64 table, a row per region:
-#   [count, sums (D), sums of squares (D), minima (D), maxima (D)]
-# so that a test passes two arrays and two row numbers rather than ten arrays (each
-# array argument costs reference counting on every call).
-
-
-@_jit
-def _ratio(value, limit):
-    value = max(value, 0.0)
-    if limit == 0.0:
-        return np.inf if value > 0.0 else 0.0
-    return value / limit
-
-
-@_jit
-def _evaluate(program, n_ops, stack, table, a, other, b, pixel):
-    """``mergeable(R_a, B)`` and the pair's priority, for region row `a` of `table` and
-    B either region row `b` of `other` (a table) or, if `pixel`, pixel row `b` of the
-    (N, D) feature matrix `other`. The arithmetic mirrors the Python predicates
-    operation for operation (a pixel's mean is x / 1 = x, its sum of squares x * x).
-    `stack` is scratch space of shape (3, n_ops): pass flag, priority, has-priority."""
-    n_dims = (table.shape[1] - 1) // 4
-    top = 0
-    na = table[a, 0]
-    nb = 1.0 if pixel else other[b, 0]
-    for k in range(n_ops):
-        op = int(program[k, 0])
-        if op <= _SRM:
-            c0 = int(program[k, 1])
-            c1 = int(program[k, 2])
-            limit = program[k, 4]
-            d = 0.0
-            if op == _MEAN:
-                for c in range(c0, c1):
-                    mean_b = other[b, c] if pixel else other[b, 1 + c] / nb
-                    diff = table[a, 1 + c] / na - mean_b
-                    d += diff * diff
-                d = math.sqrt(d)
-            elif op == _RANGE:
-                for c in range(c0, c1):
-                    low = other[b, c] if pixel else other[b, 1 + 2 * n_dims + c]
-                    high = other[b, c] if pixel else other[b, 1 + 3 * n_dims + c]
-                    span = (max(table[a, 1 + 3 * n_dims + c], high)
-                            - min(table[a, 1 + 2 * n_dims + c], low))
-                    d = max(d, span)
-            elif op == _STD:
-                m = na + nb
-                for c in range(c0, c1):
-                    if pixel:
-                        x = other[b, c]
-                        sum_b, sumsq_b, low, high = x, x * x, x, x
-                    else:
-                        sum_b = other[b, 1 + c]
-                        sumsq_b = other[b, 1 + n_dims + c]
-                        low = other[b, 1 + 2 * n_dims + c]
-                        high = other[b, 1 + 3 * n_dims + c]
-                    mean = (table[a, 1 + c] + sum_b) / m
-                    var = (table[a, 1 + n_dims + c] + sumsq_b) / m - mean * mean
-                    var = max(var, 0.0)
-                    spread = max(max(table[a, 1 + 3 * n_dims + c], high)
-                                 - min(table[a, 1 + 2 * n_dims + c], low), 0.0)
-                    var = min(var, 0.25 * spread * spread)
-                    d = max(d, math.sqrt(var))
-            else:  # _SRM
-                offset = n_ops + int(program[k, 3]) - c0
-                for c in range(c0, c1):
-                    scale = program[offset + c, 4]
-                    mean_b = other[b, c] if pixel else other[b, 1 + c] / nb
-                    bound = math.sqrt(scale / na + scale / nb)
-                    d = max(d, abs(table[a, 1 + c] / na - mean_b) / bound)
-            stack[0, top] = 1.0 if d <= limit else 0.0
-            stack[1, top] = _ratio(d, limit)
-            stack[2, top] = 1.0
-            top += 1
-        elif op == _MIN_SIZE or op == _MAX_SIZE:
-            size = program[k, 1]
-            ok = (na + nb >= size) if op == _MIN_SIZE else (na + nb <= size)
-            stack[0, top] = 1.0 if ok else 0.0
-            stack[1, top] = 0.0
-            stack[2, top] = 0.0
-            top += 1
-        elif op == _AND or op == _OR:
-            start = top - int(program[k, 1])
-            ok = op == _AND
-            has = False
-            prio = 0.0
-            for j in range(start, top):
-                if op == _AND:
-                    ok = ok and stack[0, j] > 0.0
-                else:
-                    ok = ok or stack[0, j] > 0.0
-                if stack[2, j] > 0.0:
-                    if not has:
-                        prio = stack[1, j]
-                    elif op == _AND:
-                        prio = max(prio, stack[1, j])
-                    else:
-                        prio = min(prio, stack[1, j])
-                    has = True
-            top = start
-            stack[0, top] = 1.0 if ok else 0.0
-            stack[1, top] = prio
-            stack[2, top] = 1.0 if has else 0.0
-            top += 1
-        elif op == _NOT:
-            stack[0, top - 1] = 1.0 - stack[0, top - 1]
-            stack[1, top - 1] = 0.0
-            stack[2, top - 1] = 0.0
-        else:  # _WEIGHTED of two thresholded leaves: mix their ratios
-            w = program[k, 4]
-            colour = 0.0 if w == 1.0 else (1.0 - w) * stack[1, top - 2]
-            texture = 0.0 if w == 0.0 else w * stack[1, top - 1]
-            mix = colour + texture
-            top -= 2
-            stack[0, top] = 1.0 if mix <= 1.0 else 0.0
-            stack[1, top] = mix
-            stack[2, top] = 1.0
-            top += 1
-    return stack[0, 0] > 0.0, stack[1, 0]
-
+# Region statistics live in one float64 table, a row per region, in the column layout
+# of classical._program.StatsLayout (count, sums, sums of squares, colour extrema; no
+# histogram), passed to the kernels as its `offsets` tuple. A test passes two arrays
+# and two row numbers rather than ten arrays (each array argument costs reference
+# counting on every call); `evaluate` takes a pixel of the (N, D) value matrix as the
+# second part directly.
 
 # A 4-ary min-heap of int64 keys with an int64 item each (shallower than a binary heap,
 # so fewer cache misses per pop). A key packs a priority (the top 32 bits of its
@@ -422,44 +226,31 @@ def _offsets(connectivity, stride):
 
 
 @_jit
-def _clear(table, r):
-    n_dims = (table.shape[1] - 1) // 4
-    table[r, 0] = 0.0
-    for c in range(n_dims):
-        table[r, 1 + c] = 0.0
-        table[r, 1 + n_dims + c] = 0.0
-        table[r, 1 + 2 * n_dims + c] = np.inf
-        table[r, 1 + 3 * n_dims + c] = -np.inf
-
-
-@_jit
-def _add_pixel(table, r, values, p):
-    n_dims = values.shape[1]
+def _add_pixel(table, r, values, p, layout):
+    """Add pixel row `p` of `values` (colour then texture channels) to region row `r`."""
+    o_sq, _, _, o_lo, o_hi = layout
     table[r, 0] += 1.0
-    for c in range(n_dims):
+    for c in range(values.shape[1]):
         v = values[p, c]
-        table[r, 1 + c] += v
-        table[r, 1 + n_dims + c] += v * v
-        table[r, 1 + 2 * n_dims + c] = min(table[r, 1 + 2 * n_dims + c], v)
-        table[r, 1 + 3 * n_dims + c] = max(table[r, 1 + 3 * n_dims + c], v)
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _mean_distance(table, a, other, b, pixel, c0, c1):
-    """MeanDistance between region row a and region row / pixel b (the common case,
-    inlined to spare the interpreter and the call)."""
-    na = table[a, 0]
-    nb = 1.0 if pixel else other[b, 0]
-    d = 0.0
-    for c in range(c0, c1):
-        mean_b = other[b, c] if pixel else other[b, 1 + c] / nb
-        diff = table[a, 1 + c] / na - mean_b
-        d += diff * diff
-    return math.sqrt(d)
+        table[r, SUM + c] += v
+        table[r, o_sq + c] += v * v
+    for c in range(o_hi - o_lo):  # extrema of the colour channels only
+        v = values[p, c]
+        table[r, o_lo + c] = min(table[r, o_lo + c], v)
+        table[r, o_hi + c] = max(table[r, o_hi + c], v)
 
 
 @_jit
-def _grow(values, stride, connectivity, labels, n_seeds, program, n_ops):
+def _evaluate(program, numbers, stack, table, a, other, b, pixel, layout):
+    """``(mergeable, priority)`` by :func:`classical._program.evaluate`, behind a call:
+    inlined into the growing and merging loops, whose lone-MeanDistance fast path is
+    the common case, it slows them by about a tenth."""
+    ok, _, priority = evaluate(program, numbers, stack, table, a, other, b, pixel, layout)
+    return ok, priority
+
+
+@_jit
+def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layout):
     """Grow regions; returns the number of regions.
 
     `values` (P, D) and `labels` (P,) cover the image padded by one pixel on every
@@ -475,19 +266,19 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, n_ops):
     pixel can join any region) starts a new region.
     """
     n_pixels = labels.shape[0]
-    n_dims = values.shape[1]
     offsets = _offsets(connectivity, stride)
     n_neighbours = offsets.shape[0]
-    fast = n_ops == 1 and int(program[0, 0]) == _MEAN
-    c0 = int(program[0, 1])
-    c1 = int(program[0, 2])
-    limit = program[0, 4]
+    # A lone MeanDistance, the common case, skips the program's interpreter.
+    fast = program.shape[0] == 1 and program[0, 0] == MEAN
+    c0 = program[0, 1]
+    c1 = program[0, 2]
+    limit = numbers[0]
 
     # Room for every pixel to be a region and to be queued once per neighbour, so
     # nothing is ever reallocated; untouched pages of np.empty cost no memory.
-    table = np.empty((n_pixels, 1 + 4 * n_dims))
+    table = np.empty((n_pixels, 2 * layout[4] - layout[3]))
     for r in range(n_seeds):
-        _clear(table, r)
+        clear_row(table, r, layout)
     n_regions = n_seeds
     # A pixel is queued at most once per neighbour that gets labelled, and moves to the
     # rejected queue at most once per main-queue entry: neither queue can overflow.
@@ -506,11 +297,11 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, n_ops):
     for p in range(n_pixels):
         best_region[p] = -1
     around = np.empty(n_neighbours, dtype=np.int64)
-    stack = np.empty((3, n_ops))  # written before read
+    stack = np.empty((program.shape[0] + 1, 4))  # written before read
 
     for p in range(n_pixels):  # seed statistics first: the first priorities see them
         if labels[p] >= 0:
-            _add_pixel(table, labels[p], values, p)
+            _add_pixel(table, labels[p], values, p, layout)
 
     scan = 0  # raster pointer for starting a region when the queue runs dry
     first, last = 0, n_pixels  # first pass: queue the neighbours of every seed
@@ -524,11 +315,12 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, n_ops):
                 if labels[q] != -1 or best_region[q] == r:
                     continue
                 if fast:
-                    d = _mean_distance(table, r, values, q, True, c0, c1)
+                    d = mean_distance(table, r, values, q, True, c0, c1)
                     ok = d <= limit
-                    prio = _ratio(d, limit)
+                    prio = ratio(d, limit)
                 else:
-                    ok, prio = _evaluate(program, n_ops, stack, table, r, values, q, True)
+                    ok, prio = _evaluate(program, numbers, stack, table, r, values, q,
+                                         True, layout)
                 if best_region[q] >= 0 and prio >= best[q]:
                     continue
                 best[q] = prio
@@ -572,12 +364,12 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, n_ops):
                 around[n_around] = candidate
                 n_around += 1
                 if fast:
-                    d = _mean_distance(table, candidate, values, q, True, c0, c1)
+                    d = mean_distance(table, candidate, values, q, True, c0, c1)
                     ok = d <= limit
-                    prio = _ratio(d, limit)
+                    prio = ratio(d, limit)
                 else:
-                    ok, prio = _evaluate(program, n_ops, stack, table, candidate, values, q,
-                                         True)
+                    ok, prio = _evaluate(program, numbers, stack, table, candidate, values,
+                                         q, True, layout)
                 lowest = min(lowest, prio)
                 if ok and (r < 0 or prio < best_prio):
                     r = candidate
@@ -601,9 +393,9 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, n_ops):
         if r < 0:  # a new region
             r = n_regions
             n_regions += 1
-            _clear(table, r)
+            clear_row(table, r, layout)
         labels[p] = r
-        _add_pixel(table, r, values, p)
+        _add_pixel(table, r, values, p, layout)
         first, last = p, p + 1
     return n_regions
 
@@ -619,24 +411,16 @@ def _find(parent, a):
 
 
 @_jit
-def _union(a, b, table, graph):
+def _union(a, b, table, graph, layout):
     """Merge region b into region a: statistics and union-find (the neighbour lists
     are joined by _join_lists).
 
     `graph` rows: 0 parent, 1 alive, 2 version, 3 head, 4 tail of the neighbour list.
     """
-    n_dims = (table.shape[1] - 1) // 4
     graph[0, b] = a
     graph[1, b] = 0
     graph[2, a] += 1
-    table[a, 0] += table[b, 0]
-    for c in range(n_dims):
-        table[a, 1 + c] += table[b, 1 + c]
-        table[a, 1 + n_dims + c] += table[b, 1 + n_dims + c]
-        table[a, 1 + 2 * n_dims + c] = min(table[a, 1 + 2 * n_dims + c],
-                                           table[b, 1 + 2 * n_dims + c])
-        table[a, 1 + 3 * n_dims + c] = max(table[a, 1 + 3 * n_dims + c],
-                                           table[b, 1 + 3 * n_dims + c])
+    merge_row(table, a, table, b, layout)
 
 
 @_jit
@@ -679,16 +463,16 @@ def _neighbours(a, graph, nxt, other, seen, stamp, out):
 
 
 @_jit
-def _merge_pass(program, n_ops, table, graph, nxt, other, seen, stamp, buffer):
+def _merge_pass(program, numbers, layout, table, graph, nxt, other, seen, stamp, buffer):
     """Greedy merging: repeatedly merge the adjacent pair with the best priority whose
     union the predicate accepts, re-testing the merged region against all its
     neighbours, until no adjacent pair is accepted. Returns the last stamp used."""
     n = table.shape[0]
-    stack = np.empty((3, n_ops))  # written before read
-    fast = n_ops == 1 and int(program[0, 0]) == _MEAN
-    c0 = int(program[0, 1])
-    c1 = int(program[0, 2])
-    limit = program[0, 4]
+    stack = np.empty((program.shape[0] + 1, 4))  # written before read
+    fast = program.shape[0] == 1 and program[0, 0] == MEAN
+    c0 = program[0, 1]
+    c1 = program[0, 2]
+    limit = numbers[0]
     scratch_f = np.empty(1)
     scratch_i = scratch_f.view(np.int64)
     capacity = max(1024, n)
@@ -711,11 +495,12 @@ def _merge_pass(program, n_ops, table, graph, nxt, other, seen, stamp, buffer):
                 if initial and b < a:
                     continue  # tested from b's side
                 if fast:
-                    d = _mean_distance(table, a, table, b, False, c0, c1)
+                    d = mean_distance(table, a, table, b, False, c0, c1)
                     ok = d <= limit
-                    prio = _ratio(d, limit)
+                    prio = ratio(d, limit)
                 else:
-                    ok, prio = _evaluate(program, n_ops, stack, table, a, table, b, False)
+                    ok, prio = _evaluate(program, numbers, stack, table, a, table, b, False,
+                                         layout)
                 if not ok:
                     continue
                 if size == keys.shape[0]:
@@ -745,17 +530,18 @@ def _merge_pass(program, n_ops, table, graph, nxt, other, seen, stamp, buffer):
             a = -1  # stale: a newer entry exists, or the pair is no longer accepted
         if a < 0:
             return stamp
-        _union(a, b, table, graph)
+        _union(a, b, table, graph, layout)
         _join_lists(a, b, graph, nxt)
         first, last = a, a + 1
 
 
 @_jit
-def _absorb_small(min_size, n_colour, table, graph, nxt, other, seen, stamp, buffer):
+def _absorb_small(min_size, layout, table, graph, nxt, other, seen, stamp, buffer):
     """Absorb regions under `min_size` pixels, smallest first, each into the neighbour
     with the closest mean (Euclidean, colour channels), until none is small or one
     region is left. Returns the last stamp used."""
     n = table.shape[0]
+    n_colour = layout[4] - layout[3]
     keys = np.empty(2 * n + 1, dtype=np.int64)  # one push per region + one per merge
     items = np.empty(2 * n + 1, dtype=np.int64)
     size = 0
@@ -778,14 +564,14 @@ def _absorb_small(min_size, n_colour, table, graph, nxt, other, seen, stamp, buf
             b = buffer[j]
             d = 0.0
             for c in range(n_colour):
-                diff = table[a, 1 + c] / count - table[b, 1 + c] / table[b, 0]
+                diff = table[a, SUM + c] / count - table[b, SUM + c] / table[b, 0]
                 d += diff * diff
             if d < best:
                 best = d
                 target = b
         if target < 0:
             continue  # the only region left
-        _union(target, a, table, graph)
+        _union(target, a, table, graph, layout)
         _join_lists(target, a, graph, nxt)
         if table[target, 0] < min_size:
             _sift_up(keys, items, size, (np.int64(table[target, 0]) << 32) | target, target)
@@ -893,19 +679,18 @@ def _calm_seeds(values, stride, height, width, cell):
 
 
 @_jit
-def _post_merge(values, labels, n, stride, connectivity, merge, min_size, n_colour,
-                program, n_ops):
+def _post_merge(values, labels, n, stride, connectivity, merge, min_size, program, numbers,
+                layout):
     """Small-region absorption, then greedy predicate merging, on padded
     `labels` (0..n-1 inside, -2 on the border; see _grow). Renumbers `labels` in place
     in raster order and returns (number of regions, their adjacent pairs (P, 2))."""
     n_pixels = labels.shape[0]
-    n_dims = values.shape[1]
-    table = np.empty((n, 1 + 4 * n_dims))
+    table = np.empty((n, 2 * layout[4] - layout[3]))
     for r in range(n):
-        _clear(table, r)
+        clear_row(table, r, layout)
     for p in range(n_pixels):
         if labels[p] >= 0:
-            _add_pixel(table, labels[p], values, p)
+            _add_pixel(table, labels[p], values, p, layout)
 
     # Neighbour lists of half-edges, from every forward contact between two labels
     # (repeats of the last pair in each direction skipped; _neighbours drops the rest).
@@ -950,10 +735,11 @@ def _post_merge(values, labels, n, stride, connectivity, merge, min_size, n_colo
     buffer = np.empty(n, dtype=np.int64)
     stamp = 0
     if min_size > 1:
-        stamp = _absorb_small(min_size, n_colour, table, graph, nxt, other, seen, stamp,
+        stamp = _absorb_small(min_size, layout, table, graph, nxt, other, seen, stamp,
                               buffer)
     if merge:
-        stamp = _merge_pass(program, n_ops, table, graph, nxt, other, seen, stamp, buffer)
+        stamp = _merge_pass(program, numbers, layout, table, graph, nxt, other, seen, stamp,
+                            buffer)
     root = np.empty(n, dtype=np.int64)
     for a in range(n):
         root[a] = _find(graph[0], a)
@@ -1227,7 +1013,7 @@ def region_growing(image, predicate, *, seeds=None, connectivity: int = 8,
     1
     """
     predicate = _as_predicate(predicate)
-    _check_supported(predicate, None)
+    _check_supported(predicate)
     connectivity = check_connectivity(connectivity)
     min_size = check_int(min_size, "min_size", minimum=0)
     if not isinstance(merge, (bool, np.bool_)):
@@ -1255,18 +1041,20 @@ def region_growing(image, predicate, *, seeds=None, connectivity: int = 8,
     padded_values[1:-1, 1:-1, :n_colour] = parts[0]
     padded_values[1:-1, 1:-1, n_colour:] = parts[-1] if len(parts) > 1 else 0.0
     padded_values = padded_values.reshape(-1, n_dims)
-    program = _program(predicate, n_colour, n_dims - n_colour, height * width)
+    program = _program.compile_predicate(predicate, n_colour, n_dims - n_colour,
+                                         height * width)
+    layout = StatsLayout(n_colour, n_dims - n_colour).offsets
     labels, n_seeds, markers = _seed_labels(seeds, shape, padded_values)
     grid = np.full((height + 2, stride), -2, dtype=np.int64)
     grid[1:-1, 1:-1] = labels.reshape(height, width)
     flat = grid.reshape(-1)
-    n_regions = _grow(padded_values, stride, connectivity, flat, n_seeds, *program)
+    n_regions = _grow(padded_values, stride, connectivity, flat, n_seeds, *program, layout)
     if markers:  # a seed set may have grown into several components
         grid[1:-1, 1:-1] = relabel_connected(grid[1:-1, 1:-1], connectivity)
         n_regions = int(grid[1:-1, 1:-1].max()) + 1
     if merge or min_size > 1:
         n_regions, pairs = _post_merge(padded_values, flat, n_regions, stride, connectivity,
-                                       merge, min_size, n_colour, *program)
+                                       merge, min_size, *program, layout)
     else:
         _renumber(flat, np.arange(n_regions), n_regions)
     labels = grid[1:-1, 1:-1].astype(np.int32)

@@ -48,7 +48,9 @@ absorption trades maximality for fewer tiny regions.
 
 The merge loop is compiled with Numba: the predicate is translated into a small postfix
 program over the regions' statistics that mirrors the Python predicates formula for
-formula. It supports every predicate of :mod:`classical.predicates`:
+formula (:mod:`classical._program`, shared with region growing). It supports these
+predicates of :mod:`classical.predicates` (not ``boundary``, whose border statistics
+the region adjacency graph does not carry):
 
 ==========================================  ========================================
 ``range_SPACE``, ``std_SPACE``               union's per-channel span / std
@@ -102,16 +104,16 @@ from typing import Sequence
 import numpy as np
 from numba import njit
 
+from classical import _program
+from classical._program import StatsLayout, clear_row, evaluate, merge_row
 from classical._regions import adjacent_pairs
 from classical._validate import check_connectivity, check_int, check_real
 from classical.partition import _as_predicate, _statistics_inputs
 from classical.predicates import (
     SRM,
     And,
-    MaxSize,
     MaxStd,
     MeanDistance,
-    MinSize,
     Not,
     Or,
     Predicate,
@@ -119,7 +121,6 @@ from classical.predicates import (
     RegionStats,
     TextureDistance,
     Weighted,
-    _SRM_G,
 )
 from classical.segmenter import Segmenter
 
@@ -142,9 +143,6 @@ HISTORY_DTYPE = np.dtype([("a", np.int64), ("b", np.int64), ("distance", np.floa
 _SWEEP_FACTORS = tuple(float(2.0 ** e) for e in np.linspace(-1.5, 2.0, 12))
 
 _LEAVES = (Range, MaxStd, MeanDistance, TextureDistance, SRM)
-
-# Opcodes of the compiled predicate program (postfix order). Thresholded leaves first.
-_MEAN, _RANGE, _STD, _SRM, _CHI2, _MIN_SIZE, _MAX_SIZE, _AND, _OR, _NOT, _WEIGHTED = range(11)
 
 
 # --------------------------------------------------------------------------------------
@@ -243,236 +241,17 @@ def _check_monotone(predicate: Predicate, root: Predicate) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Predicate -> program
-# --------------------------------------------------------------------------------------
-
-
-def _check_supported(predicate: Predicate, root: Predicate) -> None:
-    if isinstance(predicate, (And, Or)):
-        for operand in predicate.operands:
-            _check_supported(operand, root)
-    elif isinstance(predicate, Not):
-        _check_supported(predicate.operand, root)
-    elif isinstance(predicate, Weighted):
-        _check_supported(predicate.colour, root)
-        _check_supported(predicate.texture, root)
-    elif not isinstance(predicate, _LEAVES + (MinSize, MaxSize)):
-        raise ValueError(
-            f"split_and_merge cannot compile predicate {root!r}: {predicate!r} "
-            f"({type(predicate).__name__}) has no compiled form. Supported: range, std, "
-            "mean, srm, texture_l2, texture_chi2, min_size, max_size, combined with &, |, ~ "
-            "and weighted(...)."
-        )
-
-
-def _compile(predicate: Predicate, n_colour: int, n_texture: int, image_size: int):
-    """Postfix program for the merge kernel.
-
-    Returns ``(program, numbers)``: int64 rows ``(opcode, i0, i1, i2)`` and float64
-    ``numbers`` whose first K entries are the rows' limits (or weights), followed by a
-    pool of per-channel constants (SRM's bound scales)."""
-    program, limits, pool = [], [], []
-
-    def emit(op, i0=0, i1=0, i2=0, value=0.0):
-        program.append((op, i0, i1, i2))
-        limits.append(float(value))
-
-    def walk(p):
-        if isinstance(p, (And, Or)):
-            for operand in p.operands:
-                walk(operand)
-            emit(_AND if isinstance(p, And) else _OR, len(p.operands))
-        elif isinstance(p, Not):
-            walk(p.operand)
-            emit(_NOT)
-        elif isinstance(p, Weighted):
-            walk(p.colour)
-            walk(p.texture)
-            emit(_WEIGHTED, value=p.weight)
-        elif isinstance(p, TextureDistance):
-            if p.metric == "chi2":
-                emit(_CHI2, value=p.threshold)
-            else:
-                emit(_MEAN, n_colour, n_colour + n_texture, 0, p.threshold)
-        elif isinstance(p, MeanDistance):
-            emit(_MEAN, 0, n_colour, 0, p.threshold)
-        elif isinstance(p, Range):
-            emit(_RANGE, 0, n_colour, 0, p.threshold)
-        elif isinstance(p, MaxStd):
-            emit(_STD, 0, n_colour, 0, p.threshold)
-        elif isinstance(p, SRM):
-            # b_c(R)^2 = scale_c / |R|, computed exactly as SRM._bound_sq does.
-            g = _SRM_G[p.space] if p.g is None else (p.g,)
-            log_term = math.log(12.0 * float(image_size) ** 2)
-            scale = np.square(g) * (log_term / (2.0 * p.q))
-            emit(_SRM, 0, n_colour, len(pool), 1.0)
-            pool.extend(np.broadcast_to(scale, (n_colour,)).tolist())
-        elif isinstance(p, MinSize):
-            emit(_MIN_SIZE, p.size)
-        elif isinstance(p, MaxSize):
-            emit(_MAX_SIZE, p.size)
-        else:  # pragma: no cover - _check_supported runs first
-            _check_supported(p, predicate)
-
-    walk(predicate)
-    program = np.asarray(program, dtype=np.int64).reshape(-1, 4)
-    program[program[:, 0] == _SRM, 3] += program.shape[0]  # pool offsets into `numbers`
-    return program, np.asarray(limits + pool, dtype=np.float64)
-
-
-# --------------------------------------------------------------------------------------
 # Compiled merge kernel
 # --------------------------------------------------------------------------------------
 #
-# Region statistics live in one float64 array `data`, a row per region, laid out by a
-# _Layout: count | sums (colour, then texture) | sums of squares | histogram | minima |
-# maxima. Merging two rows adds the columns before `lo` and takes the minimum / maximum
-# of the rest. (Few array arguments matter: Numba reference-counts each one per call.)
+# The predicate runs as a classical._program program over one float64 array `data`, a
+# row per region, in the column layout of classical._program.StatsLayout (count, sums,
+# sums of squares, histogram, colour extrema), passed as its `offsets` tuple. (Few
+# array arguments matter: Numba reference-counts each one per call.)
 
 
-class _Layout:
-    """Column offsets of the statistics rows (see the comment above)."""
-
-    def __init__(self, n_colour: int, n_texture: int, n_bins: int):
-        n_sums = n_colour + n_texture
-        self.n_colour, self.n_texture, self.n_bins = n_colour, n_texture, n_bins
-        self.sum = 1
-        self.sq = 1 + n_sums
-        self.hist = 1 + 2 * n_sums
-        self.lo = self.hist + n_bins
-        self.hi = self.lo + n_colour
-        self.width = self.hi + n_colour
-
-    def offsets(self) -> tuple[int, int, int, int, int, int]:
-        return self.sum, self.sq, self.hist, self.n_bins, self.lo, self.hi
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _ratio(value, limit):
-    value = max(value, 0.0)
-    if limit == 0.0:
-        return np.inf if value > 0.0 else 0.0
-    return value / limit
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _evaluate(program, numbers, a, b, data, o_sum, o_sq, o_hist, n_hist, o_lo, o_hi, stack):
-    """``(mergeable(R_a, R_b), height, priority)`` of the regions in rows a and b.
-
-    Mirrors the Python predicates' formulas operation for operation. `stack` rows hold
-    (ok, height, priority, has priority) of the operands."""
-    top = 0
-    na = data[a, 0]
-    nb = data[b, 0]
-    for k in range(program.shape[0]):
-        op = program[k, 0]
-        if op <= _CHI2:
-            c0 = program[k, 1]
-            c1 = program[k, 2]
-            limit = numbers[k]
-            d = 0.0
-            if op == _MEAN:
-                for c in range(c0, c1):
-                    diff = data[a, o_sum + c] / na - data[b, o_sum + c] / nb
-                    d += diff * diff
-                d = math.sqrt(d)
-            elif op == _RANGE:
-                for c in range(c0, c1):
-                    span = (max(data[a, o_hi + c], data[b, o_hi + c])
-                            - min(data[a, o_lo + c], data[b, o_lo + c]))
-                    d = max(d, span)
-            elif op == _STD:
-                m = na + nb
-                for c in range(c0, c1):
-                    mean = (data[a, o_sum + c] + data[b, o_sum + c]) / m
-                    var = (data[a, o_sq + c] + data[b, o_sq + c]) / m - mean * mean
-                    var = max(var, 0.0)
-                    spread = max(max(data[a, o_hi + c], data[b, o_hi + c])
-                                 - min(data[a, o_lo + c], data[b, o_lo + c]), 0.0)
-                    var = min(var, 0.25 * spread * spread)
-                    d = max(d, math.sqrt(var))
-            elif op == _SRM:
-                offset = program[k, 3]
-                for c in range(c0, c1):
-                    scale = numbers[offset + c - c0]
-                    bound = math.sqrt(scale / na + scale / nb)
-                    d = max(d, abs(data[a, o_sum + c] / na - data[b, o_sum + c] / nb) / bound)
-            else:  # _CHI2 on the normalised histograms
-                total_a = 0.0
-                total_b = 0.0
-                for c in range(n_hist):
-                    total_a += data[a, o_hist + c]
-                    total_b += data[b, o_hist + c]
-                if total_a <= 0.0:
-                    total_a = 1.0
-                if total_b <= 0.0:
-                    total_b = 1.0
-                for c in range(n_hist):
-                    x = data[a, o_hist + c] / total_a
-                    y = data[b, o_hist + c] / total_b
-                    if x + y > 0.0:
-                        d += (x - y) * (x - y) / (x + y)
-                d *= 0.5
-            h = _ratio(d, limit)
-            stack[top, 0] = 1.0 if d <= limit else 0.0
-            stack[top, 1] = h
-            stack[top, 2] = h
-            stack[top, 3] = 1.0
-            top += 1
-        elif op == _MIN_SIZE or op == _MAX_SIZE:
-            size = program[k, 1]
-            ok = (na + nb >= size) if op == _MIN_SIZE else (na + nb <= size)
-            stack[top, 0] = 1.0 if ok else 0.0
-            stack[top, 1] = 0.0 if ok else np.inf
-            stack[top, 2] = 0.0
-            stack[top, 3] = 0.0
-            top += 1
-        elif op == _AND or op == _OR:
-            start = top - program[k, 1]
-            is_and = op == _AND
-            ok = is_and
-            h = stack[start, 1]
-            has = False
-            p = 0.0
-            for j in range(start, top):
-                if is_and:
-                    ok = ok and stack[j, 0] > 0.0
-                    h = max(h, stack[j, 1])
-                else:
-                    ok = ok or stack[j, 0] > 0.0
-                    h = min(h, stack[j, 1])
-                if stack[j, 3] > 0.0:
-                    if not has:
-                        p = stack[j, 2]
-                    elif is_and:
-                        p = max(p, stack[j, 2])
-                    else:
-                        p = min(p, stack[j, 2])
-                    has = True
-            top = start
-            stack[top, 0] = 1.0 if ok else 0.0
-            stack[top, 1] = h
-            stack[top, 2] = p
-            stack[top, 3] = 1.0 if has else 0.0
-            top += 1
-        elif op == _NOT:
-            ok = not stack[top - 1, 0] > 0.0
-            stack[top - 1, 0] = 1.0 if ok else 0.0
-            stack[top - 1, 1] = 0.0 if ok else np.inf
-            stack[top - 1, 2] = 0.0
-            stack[top - 1, 3] = 0.0
-        else:  # _WEIGHTED of two thresholded leaves: mix their heights
-            w = numbers[k]
-            colour = 0.0 if w == 1.0 else (1.0 - w) * stack[top - 2, 1]
-            texture = 0.0 if w == 0.0 else w * stack[top - 1, 1]
-            mix = colour + texture
-            top -= 2
-            stack[top, 0] = 1.0 if mix <= 1.0 else 0.0
-            stack[top, 1] = mix
-            stack[top, 2] = mix
-            stack[top, 3] = 1.0
-            top += 1
-    return stack[0, 0] > 0.0, stack[0, 1], stack[0, 2]
+def _check_supported(predicate: Predicate) -> None:
+    _program.check_supported(predicate, "split_and_merge")
 
 
 # The queue holds, for every region, its best merge candidate: the neighbour with the
@@ -509,8 +288,7 @@ def _find(parent, x):
 
 
 @njit(cache=True, nogil=True)
-def _best(x, min_size, program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo, o_hi,
-          stack, links, parent, seen, stamp):
+def _best(x, min_size, program, numbers, data, layout, stack, links, parent, seen, stamp):
     """Best candidate of region x: (found, height, priority, partner).
 
     Walks x's adjacency list, resolving merged neighbours and dropping self-loops and
@@ -537,8 +315,7 @@ def _best(x, min_size, program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo
             links[entry, 3] = o
             previous = entry
             if min_size == 0 or data[x, 0] < min_size or data[o, 0] < min_size:
-                ok, h, p = _evaluate(program, numbers, x, o, data, o_sum, o_sq, o_hist,
-                                     n_hist, o_lo, o_hi, stack)
+                ok, h, p = evaluate(program, numbers, stack, data, x, data, o, False, layout)
                 if (ok or min_size > 0) and (not found or h < best_h
                                               or (h == best_h and p < best_p)):
                     found = True
@@ -555,8 +332,7 @@ def _best(x, min_size, program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo
 
 
 @njit(cache=True, nogil=True)
-def _merge_regions(program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo, o_hi, edges,
-                   min_size):
+def _merge_regions(program, numbers, data, layout, edges, min_size):
     """Greedy merging on a region adjacency graph; `data` rows are updated in place.
 
     With ``min_size == 0``, merge mergeable pairs (lowest height first) until none is
@@ -568,7 +344,6 @@ def _merge_regions(program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo, o_
     """
     n = data.shape[0]
     n_edges = edges.shape[0]
-    width = data.shape[1]
     parent = np.arange(n)
     alive = np.ones(n, np.bool_)
     version = np.zeros(n, np.int64)
@@ -642,12 +417,7 @@ def _merge_regions(program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo, o_
                 a, b = x, y
                 if data[a, 0] < data[b, 0] or (data[a, 0] == data[b, 0] and b < a):
                     a, b = b, a
-                for c in range(o_lo):
-                    data[a, c] += data[b, c]
-                for c in range(o_lo, o_hi):
-                    data[a, c] = min(data[a, c], data[b, c])
-                for c in range(o_hi, width):
-                    data[a, c] = max(data[a, c], data[b, c])
+                merge_row(data, a, data, b, layout)
                 out_a[n_merges] = min(node[a], node[b])
                 out_b[n_merges] = max(node[a], node[b])
                 out_h[n_merges] = height
@@ -665,8 +435,8 @@ def _merge_regions(program, numbers, data, o_sum, o_sq, o_hist, n_hist, o_lo, o_
                 x = a
         # Queue x's best candidate (x is new, merged, or its record was stale).
         stamp += 1
-        found, h, p, y = _best(x, min_size, program, numbers, data, o_sum, o_sq, o_hist,
-                               n_hist, o_lo, o_hi, stack, links, parent, seen, stamp)
+        found, h, p, y = _best(x, min_size, program, numbers, data, layout, stack, links,
+                               parent, seen, stamp)
         if not found:
             continue
         if size == fkeys.shape[0]:
@@ -723,20 +493,13 @@ def _cut(n, out_a, out_b, k):
 
 
 @njit(cache=True, nogil=True)
-def _gather(region, m, data, o_lo, o_hi):
+def _gather(region, m, data, layout):
     """Statistics rows of the m regions made of the leaves (``region[leaf]``)."""
-    width = data.shape[1]
-    out = np.zeros((m, width))
-    out[:, o_lo:o_hi] = np.inf
-    out[:, o_hi:] = -np.inf
+    out = np.empty((m, data.shape[1]))
+    for r in range(m):
+        clear_row(out, r, layout)
     for leaf in range(region.shape[0]):
-        r = region[leaf]
-        for c in range(o_lo):
-            out[r, c] += data[leaf, c]
-        for c in range(o_lo, o_hi):
-            out[r, c] = min(out[r, c], data[leaf, c])
-        for c in range(o_hi, width):
-            out[r, c] = max(out[r, c], data[leaf, c])
+        merge_row(out, region[leaf], data, leaf, layout)
     return out
 
 
@@ -772,8 +535,8 @@ class _Leaves:
     bounds: np.ndarray      # (L, 4) min_row, min_col, max_row, max_col; raster order
     labels: np.ndarray      # (H, W) int32 leaf index of every pixel
     grid: np.ndarray        # leaf index on the finest block grid (for adjacency)
-    data: np.ndarray        # (L, layout.width) statistics rows, see _Layout
-    layout: _Layout
+    data: np.ndarray        # (L, layout.width) statistics rows
+    layout: StatsLayout
     image_size: int
 
     @property
@@ -902,7 +665,7 @@ def _split(inputs: dict, predicate: Predicate, min_block: int) -> _Leaves:
     lv, lr, lc = lv[order], lr[order], lc[order]
     n_leaves = lv.size
     n_texture = 0 if texture is None else texture.shape[2]
-    layout = _Layout(n_colour, n_texture, n_bins)
+    layout = StatsLayout(n_colour, n_texture, n_bins)
     data = np.empty((n_leaves, layout.width))
     bounds = np.empty((n_leaves, 4), np.int64)
     finest = np.full((fine_r.size, fine_c.size), -1, np.int64)
@@ -995,13 +758,13 @@ def _regions(leaves: _Leaves, edges, program, merged, k: int, min_size: int):
     absorbed = (empty, empty, np.empty(0))
     if min_size > 1 and m > 1:
         layout = leaves.layout
-        r_data = _gather(region, m, leaves.data, layout.lo, layout.hi)
+        r_data = _gather(region, m, leaves.data, layout.offsets)
         ra, rb = region[edges[:, 0]], region[edges[:, 1]]
         differ = ra != rb
         low, high = np.minimum(ra, rb)[differ], np.maximum(ra, rb)[differ]
         keys = np.unique(low * m + high)
         r_edges = np.stack([keys // m, keys % m], axis=1)
-        out_a, out_b, out_h = _merge_regions(*program, r_data, *layout.offsets(), r_edges,
+        out_a, out_b, out_h = _merge_regions(*program, r_data, layout.offsets, r_edges,
                                              min_size)
         if out_a.size:
             sub, _, _ = _cut(m, out_a, out_b, out_a.size)
@@ -1016,7 +779,7 @@ def _regions(leaves: _Leaves, edges, program, merged, k: int, min_size: int):
 def _prepare(image, predicate, split, features, min_block, connectivity, min_size):
     """Check the arguments; return (predicate, split predicate or None, inputs, ...)."""
     predicate = _as_predicate(predicate)
-    _check_supported(predicate, predicate)  # fail before any work
+    _check_supported(predicate)  # fail before any work
     if split is not None:
         split = _as_predicate(split)
     min_block = check_int(min_block, "min_block", minimum=1)
@@ -1029,7 +792,7 @@ def _prepare(image, predicate, split, features, min_block, connectivity, min_siz
 
 
 def _merge_all(leaves: _Leaves, edges, program):
-    return _merge_regions(*program, leaves.data.copy(), *leaves.layout.offsets(), edges, 0)
+    return _merge_regions(*program, leaves.data.copy(), leaves.layout.offsets, edges, 0)
 
 
 def split_and_merge(image, predicate, *, min_block: int = 4, connectivity: int = 8,
@@ -1107,8 +870,8 @@ def split_and_merge(image, predicate, *, min_block: int = 4, connectivity: int =
         image, predicate, split, features, min_block, connectivity, min_size)
     leaves = _split(inputs, predicate if split is None else split, min_block)
     edges = _leaf_edges(leaves, connectivity)
-    program = _compile(predicate, leaves.layout.n_colour, leaves.layout.n_texture,
-                       leaves.image_size)
+    program = _program.compile_predicate(predicate, leaves.layout.n_colour,
+                                         leaves.layout.n_texture, leaves.image_size)
     merged = _merge_all(leaves, edges, program)
     region, absorbed = _regions(leaves, edges, program, merged, merged[0].size, min_size)
     labels = region.astype(np.int32)[leaves.labels]
@@ -1193,8 +956,9 @@ def split_merge_sweep(image, predicate, thresholds: Sequence[float], *, min_bloc
         split = _with_threshold(predicate, values[fine])
     leaves = _split(inputs, split, min_block)
     edges = _leaf_edges(leaves, connectivity)
-    program = _compile(_with_threshold(predicate, values[coarse]), leaves.layout.n_colour,
-                       leaves.layout.n_texture, leaves.image_size)
+    program = _program.compile_predicate(_with_threshold(predicate, values[coarse]),
+                                         leaves.layout.n_colour, leaves.layout.n_texture,
+                                         leaves.image_size)
     merged = _merge_all(leaves, edges, program)
     # Heights are relative to the coarsest member; member v accepts heights <= s_v / s_max.
     levels = scales / scales[coarse] if scales[coarse] > 0 else np.ones_like(scales)

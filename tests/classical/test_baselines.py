@@ -64,3 +64,46 @@ def test_bad_parameter_value():
 def test_bad_image():
     with pytest.raises(ValueError, match=r"If channels come first"):
         get_baseline("felzenszwalb")(np.zeros((3, 10, 10)))
+
+
+def test_quickshift_sweep_cuts_one_tree(rng):
+    # Every max_dist of the sweep equals an independent run, and each is scikit-image's
+    # quickshift with its disconnected clusters split (a refinement of it).
+    from skimage.segmentation import quickshift as skimage_quickshift
+
+    image = rng.integers(0, 256, (18, 22, 3), dtype=np.uint8)
+    image[:, 11:] //= 4  # two halves of different brightness
+    seg = get_baseline("quickshift")
+    values = (2.0, 5.0, 12.0, 40.0)
+    sweep = seg.sweep(image, values)
+    assert len(sweep) == len(values)
+    for max_dist, labels in zip(values, sweep):
+        single = seg.with_params(max_dist=max_dist)(image)
+        assert np.array_equal(single, labels)
+        reference = skimage_quickshift(image / 255.0, kernel_size=seg.params.kernel_size,
+                                       max_dist=max_dist, rng=seg.params.seed)
+        # Each of our regions lies inside one reference cluster.
+        pairs = np.unique(np.stack([labels.ravel(), reference.ravel()]), axis=1)
+        assert pairs.shape[1] == labels.max() + 1
+    counts = [int(labels.max()) + 1 for labels in sweep]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_quickshift_bad_max_dists():
+    from classical.baselines import quickshift_sweep
+
+    with pytest.raises(ValueError, match="max_dists is empty"):
+        quickshift_sweep(np.zeros((4, 4)), [])
+    with pytest.raises(ValueError, match="max_dists must be > 0"):
+        quickshift_sweep(np.zeros((4, 4)), [3.0, 0.0])
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_default_sweeps_have_twelve_values_fine_to_coarse(name):
+    seg = get_baseline(name)
+    values = seg.sweep_values
+    assert len(values) == 12 and len(set(values)) == 12
+    # Fine to coarse: region counts fall along the sweep, i.e. the parameter rises for
+    # scale-like parameters and falls for counts (n_segments, markers).
+    decreasing = name in ("slic", "watershed")
+    assert list(values) == sorted(values, reverse=decreasing)

@@ -16,6 +16,7 @@ from classical.features import (
     FEATURES,
     LAWS_VECTORS,
     colour_features,
+    edge_strength,
     feature_stack,
     gabor_energy,
     gabor_kernels,
@@ -30,7 +31,7 @@ from classical.features import (
 )
 
 CHANNELS = {"rgb": 3, "lab": 3, "hsv": 3, "grey": 1, "gabor": 12, "texture": 12, "lbp": 10,
-            "variance": 1, "laws": 9, "xy": 2}
+            "variance": 1, "laws": 9, "edges": 1, "xy": 2}
 
 
 def stripes(shape, theta, wavelength, amplitude=0.5):
@@ -78,6 +79,61 @@ def test_colour_features_do_not_modify_input(rng):
     before = image.copy()
     colour_features(image, "rgb")[:] = 0
     np.testing.assert_array_equal(image, before)
+
+
+def test_edge_strength_is_the_lab_gradient_magnitude(rng):
+    # Unsmoothed, the map is the Sobel gradient per pixel of the Lab image, normed over
+    # channels; on a linear ramp in L it is the ramp's slope away from the border.
+    image = rng.random((8, 9, 3))
+    lab = color.rgb2lab(image)
+    expected = np.sqrt(sum(ndi.sobel(lab[..., c], axis=a, mode="reflect") ** 2
+                           for c in range(3) for a in (0, 1))) / 8
+    np.testing.assert_allclose(edge_strength(image, sigma=0), expected, rtol=1e-4, atol=1e-3)
+    ramp = np.tile(np.linspace(0.2, 0.8, 12), (10, 1))
+    slope = np.diff(color.rgb2lab(np.repeat(ramp[..., None], 3, axis=2))[5, :, 0])
+    strength = edge_strength(ramp, sigma=0)
+    np.testing.assert_allclose(strength[5, 3:9], (slope[2:8] + slope[3:9]) / 2, rtol=1e-3)
+
+
+@pytest.mark.parametrize("theta", [0.0, math.pi / 4, math.pi / 2])
+def test_gabor_pyramid_keeps_the_energy_of_sinusoids(theta):
+    # Each scale runs on the coarsest pyramid level where its wavelength spans >= 4
+    # pixels; with the pyramid's damping divided out, a matched sinusoid keeps its
+    # energy, and the 4-pixel scale (level 0) is computed as without.
+    for wavelength in (4.0, 8.0, 16.0):
+        image = stripes((96, 112), theta, wavelength, amplitude=0.4)
+        full = gabor_energy(image)
+        fast = gabor_energy(image, pyramid=True)
+        assert fast.shape == full.shape and fast.dtype == np.float32
+        j = int(round(theta / (math.pi / 4)))
+        k = [4.0, 8.0, 16.0].index(wavelength) * 4 + j
+        assert fast[48, 56, k] == pytest.approx(full[48, 56, k], rel=0.07)
+        np.testing.assert_allclose(fast[..., :4], full[..., :4], rtol=1e-5, atol=1e-7)
+    assert gabor_energy(np.zeros((1, 1)), pyramid=True).shape == (1, 1, 12)
+    with pytest.raises(TypeError, match="pyramid must be True or False"):
+        gabor_energy(np.zeros((4, 4)), pyramid=1)
+
+
+def test_relative_edge_strength_is_the_map_over_its_mean(rng):
+    # The relative map is the raw map over its mean, so a flat image stays 0.
+    image = rng.random((10, 12))
+    raw = edge_strength(image)
+    np.testing.assert_allclose(edge_strength(image, relative=True), raw / raw.mean(),
+                               rtol=1e-5)
+    assert edge_strength(image, relative=True).mean() == pytest.approx(1.0, rel=1e-5)
+    assert not edge_strength(np.full((4, 4), 0.5), relative=True).any()
+    with pytest.raises(TypeError, match="relative must be True or False; got 1"):
+        edge_strength(image, relative=1)
+
+
+def test_edge_strength_peaks_on_a_step_and_is_zero_on_flat_images():
+    image = np.zeros((15, 16, 3))
+    image[:, 8:] = 1.0
+    strength = edge_strength(image, sigma=1.5)
+    assert set(np.argmax(strength, axis=1)) <= {7, 8}
+    assert strength.shape == (15, 16) and strength.dtype == np.float32
+    assert edge_strength(np.full((5, 4), 0.3)).max() < 1e-6  # rounding only
+    assert edge_strength(np.zeros((1, 1))).shape == (1, 1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -367,6 +423,7 @@ def test_uint8_and_float_inputs_agree(rng):
         (lambda im: gabor_energy(im, wavelengths=()), ValueError, "non-empty sequence"),
         (lambda im: gabor_energy(im, n_orientations=0), ValueError, "n_orientations"),
         (lambda im: gabor_energy(im, smoothing=-1), ValueError, "smoothing must be >= 0"),
+        (lambda im: edge_strength(im, sigma=-0.5), ValueError, "sigma must be >= 0"),
         (lambda im: laws_energy(im, vectors=("L5", "X5")), ValueError, "distinct names from"),
         (lambda im: laws_energy(im, vectors="L5E5"), TypeError, "sequence of names"),
         (lambda im: laws_energy(im, mean_window=2), ValueError, "mean_window must be odd"),

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from skimage.measure import label
@@ -7,7 +9,7 @@ from benchmarks.datasets.synthetic import render_class
 from classical._regions import adjacent_pairs, relabel_connected
 from classical.features import FEATURES
 from classical.kmeans import KMeansParams, choose_n_clusters, kmeans_segment, kmeans_segmenter
-from classical.predicates import RegionStats, parse_predicate, predicate_features
+from classical.predicates import BorderStats, RegionStats, parse_predicate, predicate_features
 
 COLOURS = np.array([(230, 30, 30), (30, 200, 40), (40, 40, 220), (240, 240, 60)], np.uint8)
 
@@ -40,6 +42,12 @@ def _halves(left: int, right: int, width: int):
     return np.clip(image / 255.0, 0.0, 1.0), truth
 
 
+def _colour(**changes):
+    """Colour-only k-means: the exact-answer tests cluster colours (the defaults add
+    texture and position features, tuned for natural images)."""
+    return KMeansParams(**{"features": ("lab",), "min_size": 20, **changes})
+
+
 # --------------------------------------------------------------------------------------
 # Exact answers
 # --------------------------------------------------------------------------------------
@@ -50,7 +58,7 @@ def test_piecewise_constant_regions_recovered_exactly(dtype):
     image, truth = _blocks()
     if dtype != np.uint8:
         image = image.astype(dtype) / dtype(255)
-    labels = kmeans_segment(image, KMeansParams(n_clusters=4))
+    labels = kmeans_segment(image, _colour(n_clusters=4))
     _assert_partition(labels, truth.shape)
     # Both are numbered in raster order of their first pixel: equal up to relabelling
     # means equal after relabel_connected.
@@ -62,13 +70,13 @@ def test_piecewise_constant_grey(n_clusters):
     # Lab a and b are constant here; k is capped at the 3 distinct feature vectors.
     truth = np.repeat(np.arange(3), 7)[None, :].repeat(9, axis=0)  # three vertical bands
     image = np.array([0.1, 0.5, 0.9])[truth]
-    labels = kmeans_segment(image, KMeansParams(n_clusters=n_clusters, min_size=0))
+    labels = kmeans_segment(image, _colour(n_clusters=n_clusters, min_size=0))
     assert np.array_equal(labels, truth)
 
 
 def test_more_clusters_than_colours_is_capped():
     image, truth = _blocks()
-    labels = kmeans_segment(image, KMeansParams(n_clusters=12))
+    labels = kmeans_segment(image, _colour(n_clusters=12))
     assert np.array_equal(labels, relabel_connected(truth))
 
 
@@ -97,7 +105,8 @@ def test_texture_pair_needs_a_texture_feature(left, right, width):
     assert straddling.size > 0
     assert adjusted_rand_score(truth.ravel(), colour.ravel()) < 0.5
 
-    texture = kmeans_segment(image, KMeansParams(n_clusters=2, features=("lab", "gabor")))
+    texture = kmeans_segment(image, KMeansParams(n_clusters=2, features=("lab", "gabor"),
+                                                 weights=(1.0, 1.0)))
     _assert_partition(texture, truth.shape)
     assert adjusted_rand_score(truth.ravel(), texture.ravel()) > 0.9
 
@@ -125,9 +134,9 @@ def test_min_size_absorbs_outliers():
     image, truth = _blocks()
     noisy = image.copy()
     noisy[1, 36] = noisy[25, 8] = (0, 0, 0)  # single black pixels inside one region
-    params = KMeansParams(n_clusters=5, min_size=0)
+    params = _colour(n_clusters=5, min_size=0)
     assert kmeans_segment(noisy, params).max() + 1 == 7
-    labels = kmeans_segment(noisy, KMeansParams(n_clusters=5, min_size=3))
+    labels = kmeans_segment(noisy, _colour(n_clusters=5, min_size=3))
     assert np.array_equal(labels, relabel_connected(truth))
 
 
@@ -152,7 +161,7 @@ def test_auto_finds_three_colours(criterion):
     truth[:, 12:24] = 1
     truth[:, 24:] = 2
     image = COLOURS[truth]
-    labels = kmeans_segment(image, KMeansParams(n_clusters="auto", criterion=criterion))
+    labels = kmeans_segment(image, _colour(n_clusters="auto", criterion=criterion))
     assert labels.max() + 1 == 3
     assert np.array_equal(labels, truth)
 
@@ -190,8 +199,8 @@ def _two_tones():
                                        "mean_lab(10) & std_lab(20)", "mean_features(1.0)"])
 def test_predicate_merges_similar_neighbours(predicate):
     image = _two_tones()
-    assert kmeans_segment(image, KMeansParams(n_clusters=3)).max() + 1 == 3
-    labels = kmeans_segment(image, KMeansParams(n_clusters=3, predicate=predicate))
+    assert kmeans_segment(image, _colour(n_clusters=3)).max() + 1 == 3
+    labels = kmeans_segment(image, _colour(n_clusters=3, predicate=predicate))
     _assert_partition(labels, image.shape[:2])
     assert labels.max() + 1 == 2
     assert (labels[:, :20] == 0).all() and (labels[:, 20:] == 1).all()
@@ -205,6 +214,30 @@ def test_predicate_merge_is_maximal(rng):
     stats = RegionStats.from_labels(labels=labels, **predicate_features(predicate, image))
     pairs, _ = adjacent_pairs(labels)
     assert not np.any(predicate.mergeable(stats[pairs[:, 0]], stats[pairs[:, 1]]))
+
+
+def test_boundary_predicate_merges_across_weak_borders_only():
+    # Three vertical bands: two equal greys split by a one-pixel dark line, and a band
+    # of the same grey that meets the others with no line. k-means with k = 3 makes the
+    # line its own cluster, so the grey bands are separate regions; a boundary predicate
+    # merges the band that touches without a line and keeps the line's neighbours apart.
+    image = np.full((12, 31), 0.6)
+    image[:, 10] = 0.0
+    image[:, 21:] = 0.62
+    params = _colour(n_clusters=3, min_size=0)
+    plain = kmeans_segment(image, params)
+    assert plain.max() + 1 == 4
+    labels = kmeans_segment(image, dataclasses.replace(params, predicate="boundary(1)"))
+    _assert_partition(labels, image.shape)
+    assert labels.max() + 1 == 3
+    assert labels[0, 0] != labels[0, 12] and labels[0, 12] == labels[0, 30]
+    # The merge is maximal under the boundary predicate: no adjacent pair passes it.
+    predicate = parse_predicate("boundary(1)")
+    inputs = predicate_features(predicate, image)
+    edges = inputs.pop("edges")
+    stats = RegionStats.from_labels(labels=labels, **inputs)
+    pairs, border = BorderStats.from_labels(labels, edges)
+    assert not np.any(predicate.mergeable(stats[pairs[:, 0]], stats[pairs[:, 1]], border))
 
 
 # --------------------------------------------------------------------------------------
@@ -236,7 +269,7 @@ def test_constant_image_is_one_region():
 
 
 def test_segmenter():
-    segmenter = kmeans_segmenter(min_size=10)
+    segmenter = kmeans_segmenter(features=("lab",), min_size=10)
     assert segmenter.name == "kmeans" and segmenter.sweep_param == "n_clusters"
     values = segmenter.sweep_values
     assert list(values) == sorted(values, reverse=True) and values[-1] == 2
@@ -246,6 +279,18 @@ def test_segmenter():
     assert np.array_equal(results[0], relabel_connected(truth))
     assert results[1].max() + 1 < results[0].max() + 1
     assert np.array_equal(segmenter.with_params(n_clusters=4)(image), results[0])
+
+
+def test_default_features_and_weights():
+    # The defaults cluster colour, Gabor texture and position; () weights mean each
+    # feature's default weight (texture 0.5, xy 0.3), the same as writing them out.
+    params = KMeansParams()
+    assert params.features == ("lab", "gabor", "xy") and params.weights == ()
+    image, _ = _blocks()
+    explicit = dataclasses.replace(params, n_clusters=4, weights=(1.0, 0.5, 0.3))
+    assert np.array_equal(kmeans_segment(image, dataclasses.replace(params, n_clusters=4)),
+                          kmeans_segment(image, explicit))
+    assert len(kmeans_segmenter().sweep_values) == 12
 
 
 def test_segmenter_rejects_unknown_parameter():

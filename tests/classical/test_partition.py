@@ -139,6 +139,26 @@ def test_features_as_a_predicate_features_dict():
     assert check_partition(HALVES, None, predicate, features=inputs).ok
 
 
+def test_border_predicates_read_the_edges_between_regions():
+    # A step at column 10; regions 0 | 1 meet on flat ground, 1 | 2 across the step.
+    image = np.zeros((6, 20))
+    image[:, 10:] = 0.6
+    labels = np.zeros((6, 20), dtype=np.int32)
+    labels[:, 3:] = 1
+    labels[:, 10:] = 2
+    report = check_partition(labels, image, "boundary(2)")
+    assert report.mergeable == ((0, 1),) and report.holds and report.connected
+    from classical.predicates import parse_predicate, predicate_features
+
+    predicate = parse_predicate("boundary(2) & mean_lab(5)")
+    inputs = predicate_features(predicate, image)
+    assert check_partition(labels, None, predicate, features=inputs).mergeable == ((0, 1),)
+    merged = np.where(labels == 1, 0, labels)
+    assert check_partition(merged, image, "boundary(2)").ok
+    with pytest.raises(ValueError, match="pass the image, or features as a dict"):
+        check_partition(labels, None, "boundary(2)", features=image)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(labels=HALVES.astype(float)), TypeError, "integer labels"),
     (dict(labels=HALVES[None]), ValueError, r"labels must have shape \(H, W\)"),

@@ -15,6 +15,8 @@ from classical.predicates import (
     SPACES,
     SRM,
     And,
+    BorderStats,
+    Boundary,
     MaxSize,
     MaxStd,
     MeanDistance,
@@ -26,6 +28,7 @@ from classical.predicates import (
     RegionStats,
     TextureDistance,
     Weighted,
+    border_sigma,
     parse_predicate,
     predicate_features,
     required_space,
@@ -392,7 +395,8 @@ def test_weighted_mixes_normalised_distances():
     assert Weighted(colour, texture, 1.0).mergeable(a, b) is texture.mergeable(a, b)
     assert Weighted(colour, TextureDistance(0), 0.0).mergeable(a, b) is True
     assert Weighted(colour, texture).spaces == {"lab"} and Weighted(colour, texture).uses_texture
-    with pytest.raises(TypeError, match="texture must be a range, std, mean, srm or texture"):
+    with pytest.raises(TypeError, match="texture must be a range, std, mean, srm, texture, "
+                                        "boundary or weighted"):
         Weighted(colour, MinSize(3))
     with pytest.raises(ValueError, match="weight must be <= 1"):
         Weighted(colour, texture, 1.5)
@@ -591,7 +595,7 @@ def test_repr_round_trips_through_parse(predicate):
 @pytest.mark.parametrize(
     "text, match",
     [
-        ("foo(1)", r"unknown predicate 'foo'; valid names are max_size, mean, .*weighted"),
+        ("foo(1)", r"unknown predicate 'foo'; valid names are boundary, max_size, mean, .*weighted"),
         ("mean_luv(3)", r"unknown predicate 'mean_luv'; valid names are .*mean_lab"),
         ("range(0.1", r"position 9: expected '\)', found end of text"),
         ("range(0.1))", r"unexpected '\)' after a complete predicate"),
@@ -624,3 +628,104 @@ def test_parse_errors(text, match):
 def test_parse_needs_text():
     with pytest.raises(TypeError, match="text must be a string"):
         parse_predicate(Range(1))
+
+
+# --------------------------------------------------------------------------------------
+# Border statistics and the boundary predicate
+# --------------------------------------------------------------------------------------
+
+
+def _border_reference(labels, strength, connectivity):
+    """Slow reference: loop over every neighbouring pixel pair."""
+    offsets = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if connectivity == 8 else [])
+    sums, counts = {}, {}
+    h, w = labels.shape
+    for r in range(h):
+        for c in range(w):
+            for dr, dc in offsets:
+                r2, c2 = r + dr, c + dc
+                if 0 <= r2 < h and 0 <= c2 < w and labels[r, c] != labels[r2, c2]:
+                    key = tuple(sorted((int(labels[r, c]), int(labels[r2, c2]))))
+                    sums[key] = sums.get(key, 0.0) + max(strength[r, c], strength[r2, c2])
+                    counts[key] = counts.get(key, 0) + 1
+    return sums, counts
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_border_stats_match_slow_reference(rng, connectivity):
+    labels = rng.integers(0, 5, size=(9, 11))
+    strength = rng.random((9, 11))
+    pairs, border = BorderStats.from_labels(labels, strength, connectivity=connectivity)
+    sums, counts = _border_reference(labels, strength, connectivity)
+    assert [tuple(p) for p in pairs.tolist()] == sorted(sums)
+    assert border.sum.tolist() == pytest.approx([sums[tuple(p)] for p in pairs.tolist()])
+    assert border.count.tolist() == [counts[tuple(p)] for p in pairs.tolist()]
+    # Requested pairs, in either order; a pair that does not touch has count 0.
+    labels[:, :] = 0
+    labels[:, -1] = 2
+    _, some = BorderStats.from_labels(labels, strength, pairs=[[2, 0], [0, 1], [0, 2]],
+                                      connectivity=connectivity)
+    assert some.count.tolist()[1] == 0 and some.count[0] == some.count[2] > 0
+
+
+def test_border_stats_add_when_regions_merge(rng):
+    # Border of A with B u C == border of A with B + border of A with C.
+    labels = np.zeros((6, 9), np.int64)
+    labels[:, 3:6] = 1
+    labels[:, 6:] = 2
+    labels[4:, :] = 3  # region 3 (A) touches 0, 1 and 2
+    strength = rng.random(labels.shape)
+    pairs, border = BorderStats.from_labels(labels, strength)
+    index = {tuple(p): k for k, p in enumerate(pairs.tolist())}
+    merged = np.where(labels == 2, 1, labels)
+    _, together = BorderStats.from_labels(merged, strength, pairs=[[1, 3]])
+    expected = border[index[(1, 3)]].merge(border[index[(2, 3)]])
+    assert together.sum[0] == pytest.approx(float(expected.sum))
+    assert together.count[0] == expected.count
+    assert float(expected.mean) == pytest.approx(float(expected.sum / expected.count))
+
+
+def test_boundary_predicate_reads_the_border():
+    a = RegionStats.from_pixels(np.zeros((1, 3)))
+    b = RegionStats.from_pixels(np.full((1, 3), 50.0))
+    weak, strong = BorderStats(np.array(2.0), np.array(4.0)), BorderStats(np.array(40.0),
+                                                                           np.array(4.0))
+    p = Boundary(1.0)
+    assert p.mergeable(a, b, weak) is True and p.mergeable(a, b, strong) is False
+    assert p.distance(a, b, strong) == pytest.approx(10.0)
+    assert p(a) is True and p.uses_border and not MeanDistance(3).uses_border
+    with pytest.raises(ValueError, match=r"boundary\(1\) compares the border.*pass border="):
+        p.mergeable(a, b)
+    with pytest.raises(TypeError, match="border must be BorderStats or None; got dict"):
+        p.mergeable(a, b, {"sum": 1})
+    # Weighted mixes it like any thresholded part, also nested (colour, texture, boundary).
+    w = Weighted(MeanDistance(100.0), p, 0.5)  # colour ratio 0.87, boundary 0.5 or 10
+    assert w.mergeable(a, b, weak) is True and w.mergeable(a, b, strong) is False
+    nested = Weighted(Weighted(MeanDistance(100.0), TextureDistance(1.0), 0.0), p, 0.5)
+    a_t = RegionStats.from_pixels(np.zeros((1, 3)), texture=np.zeros((1, 1)))
+    b_t = RegionStats.from_pixels(np.full((1, 3), 50.0), texture=np.zeros((1, 1)))
+    assert nested.distance(a_t, b_t, weak) == pytest.approx(w.distance(a, b, weak))
+    assert (nested & MinSize(1)).uses_border and (~p).uses_border and (p | p).uses_border
+    # Other predicates ignore the border.
+    assert MeanDistance(100.0).mergeable(a, b, strong) is True
+
+
+def test_boundary_text_and_sigma():
+    p = parse_predicate("weighted(weighted(mean_lab(12), texture_l2(1.5), 0.3), "
+                        "boundary(4, sigma=2), 0.25)")
+    assert parse_predicate(repr(p)) == p and border_sigma(p) == 2.0
+    assert repr(Boundary(4)) == "boundary(4)" and border_sigma(MeanDistance(3)) is None
+    with pytest.raises(ValueError, match="mixes boundary smoothings sigma = 1, 2"):
+        border_sigma(And(Boundary(1), Boundary(2, sigma=2)))
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        Boundary(1, sigma=-1)
+
+
+def test_predicate_features_add_the_edge_map(rng):
+    from classical.features import edge_strength
+
+    image = rng.random((6, 7, 3))
+    inputs = predicate_features(parse_predicate("weighted(mean_lab(9), boundary(3), 0.5)"),
+                                image)
+    assert np.array_equal(inputs["edges"], edge_strength(image, relative=True))
+    assert "edges" not in predicate_features(MeanDistance(3), image)

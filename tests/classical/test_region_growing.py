@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 import importlib
 
 rg = importlib.import_module("classical.region_growing")  # the package exports a function of the same name
+from classical._program import StatsLayout, compile_predicate, evaluate
 from classical.partition import check_partition
 from classical.predicates import RegionStats, parse_predicate, predicate_features
 from classical.region_growing import (
@@ -294,17 +295,23 @@ TRANSLATED = [
 ]
 
 
-def table_of(stats: RegionStats) -> np.ndarray:
-    """The kernel's statistics table: [count, sums, sums of squares, minima, maxima]."""
-    total = stats.sum if stats.texture_sum is None else np.concatenate(
-        [stats.sum, stats.texture_sum], axis=1)
-    total_sq = stats.sumsq if stats.texture_sum is None else np.concatenate(
-        [stats.sumsq, stats.texture_sumsq], axis=1)
-    extra = 0 if stats.texture_sum is None else stats.texture_sum.shape[1]
-    low = np.concatenate([stats.min, np.zeros((len(stats), extra))], axis=1)
-    high = np.concatenate([stats.max, np.zeros((len(stats), extra))], axis=1)
-    return np.ascontiguousarray(np.concatenate(
-        [stats.count[:, None].astype(float), total, total_sq, low, high], axis=1))
+def table_of(stats: RegionStats, n_bins: int = 0):
+    """The kernels' statistics table (classical._program.StatsLayout) and its layout."""
+    n_colour = stats.sum.shape[1]
+    n_texture = 0 if stats.texture_sum is None else stats.texture_sum.shape[1]
+    layout = StatsLayout(n_colour, n_texture, n_bins)
+    table = np.empty((len(stats), layout.width))
+    table[:, 0] = stats.count
+    table[:, layout.sum:layout.sum + n_colour] = stats.sum
+    table[:, layout.sq:layout.sq + n_colour] = stats.sumsq
+    if n_texture:
+        table[:, layout.sum + n_colour:layout.sq] = stats.texture_sum
+        table[:, layout.sq + n_colour:layout.hist] = stats.texture_sumsq
+    if n_bins:
+        table[:, layout.hist:layout.lo] = stats.histogram
+    table[:, layout.lo:layout.hi] = stats.min
+    table[:, layout.hi:] = stats.max
+    return table, layout
 
 
 @pytest.mark.parametrize("text", TRANSLATED)
@@ -315,16 +322,17 @@ def test_kernel_matches_the_python_predicate(rng, text):
     labels = rng.integers(0, 12, size=(12, 14))
     inputs = predicate_features(predicate, image)
     stats = RegionStats.from_labels(labels=labels, **inputs)
-    table = table_of(stats)
+    table, layout = table_of(stats)
     n_colour = inputs["features"].shape[-1]
     n_texture = 0 if inputs["texture"] is None else inputs["texture"].shape[-1]
-    program, n_ops = rg._program(predicate, n_colour, n_texture, labels.size)
-    stack = np.zeros((3, n_ops))
+    program, numbers = compile_predicate(predicate, n_colour, n_texture, labels.size)
+    stack = np.zeros((program.shape[0] + 1, 4))
     a, b = np.triu_indices(len(stats), k=1)
     expected = predicate.mergeable(stats[a], stats[b])
     priority = rg._priority(predicate, stats[a], stats[b])
     for i, j, ok_expected, k in zip(a, b, expected, range(a.size)):
-        ok, prio = rg._evaluate(program, n_ops, stack, table, i, table, j, False)
+        ok, _, prio = evaluate(program, numbers, stack, table, i, table, j, False,
+                               layout.offsets)
         assert ok == ok_expected, (i, j)
         if priority is not None:
             assert prio == pytest.approx(priority[k], rel=1e-12, abs=1e-12)
@@ -337,7 +345,8 @@ def test_kernel_matches_the_python_predicate(rng, text):
     singles = RegionStats.singletons(inputs["features"], texture=inputs["texture"])[rows, cols]
     expected = predicate.mergeable(stats[np.full(labels.size, 3)], singles)
     for q in range(labels.size):
-        ok, _ = rg._evaluate(program, n_ops, stack, table, 3, values, q, True)
+        ok, _, _ = evaluate(program, numbers, stack, table, 3, values, q, True,
+                            layout.offsets)
         assert ok == expected[q]
 
 
