@@ -10,25 +10,61 @@ __all__ = ["run", "report"]
 
 
 def _leaderboard_text(rows) -> str:
-    """The summary rows as a plain-text table, grouped by dataset, split and perturbation."""
+    """The summary rows as a plain-text table, grouped by dataset, split and perturbation.
+
+    mIoU is a deep model's real score, or (marked ``*``) a classical method's oracle
+    upper bound.
+    """
     lines = []
     group = None
     tuned = any(r.get("covering_tuned") is not None for r in rows)
+    semantic = any(r.get("miou") is not None or r.get("oracle_miou") is not None
+                   for r in rows)
+    width = max([16] + [len(r["method"]) + 2 for r in rows])
     for r in rows:
         if (r["dataset"], r["split"], r["perturbation"]) != group:
             group = (r["dataset"], r["split"], r["perturbation"])
             role = " (tuning only)" if r.get("role") == "tune" else ""
             lines += ["", f"{r['dataset']} / {r['split']} / {r['perturbation']}{role}",
-                      f"{'method':<16}{'covering':>10}" + (f"{'tuned':>8}" if tuned else "")
-                      + f"{'PRI':>8}{'VoI':>8}{'bdry F':>8}{'s/img':>8}"]
-        cells = f"{r['method']:<16}{r['covering_ods']:>10.3f}"
+                      f"{'method':<{width}}{'covering':>10}" + (f"{'tuned':>8}" if tuned else "")
+                      + f"{'PRI':>8}{'VoI':>8}{'bdry F':>8}"
+                      + (f"{'mIoU':>9}" if semantic else "") + f"{'s/img':>8}"]
+        cells = f"{r['method']:<{width}}{r['covering_ods']:>10.3f}"
         if tuned:
             value = r.get("covering_tuned")
             cells += f"{value:>8.3f}" if value is not None else f"{'–':>8}"
         cells += (f"{r['pri_ods']:>8.3f}{r['voi_ods']:>8.3f}"
-                  f"{r.get('boundary_ods_f', float('nan')):>8.3f}{r['sec_per_image']:>8.3f}")
+                  f"{r.get('boundary_ods_f', float('nan')):>8.3f}")
+        if semantic:
+            if r.get("miou") is not None:
+                cells += f"{r['miou']:>8.3f} "
+            elif r.get("oracle_miou") is not None:
+                cells += f"{r['oracle_miou']:>8.3f}*"
+            else:
+                cells += f"{'–':>8} "
+        cells += f"{r['sec_per_image']:>8.3f}"
         lines.append(cells)
+    if semantic:
+        lines += ["", "mIoU: a deep model's class maps; * oracle labelling of a classical "
+                  "method's regions (an upper bound, not a semantic score)."]
     return "\n".join(lines)
+
+
+def _checkpoint_methods(paths, taken) -> tuple:
+    """Deep checkpoint methods for ``--checkpoint`` paths, labelled by their model name
+    (with ``-2``, ``-3``, ... when that label is taken)."""
+    from benchmarks.config import MethodConfig
+    from benchmarks.deep_methods import checkpoint_info
+
+    taken, methods = set(taken), []
+    for path in paths:
+        name = checkpoint_info(path)["model_name"]
+        label, n = name, 2
+        while label in taken:
+            label, n = f"{name}-{n}", n + 1
+        taken.add(label)
+        methods.append(MethodConfig(name, checkpoint=str(path), label=label))
+    return tuple(methods)
 
 
 @click.command()
@@ -43,6 +79,10 @@ def _leaderboard_text(rows) -> str:
               help="The dataset's own folder, for every dataset.")
 @click.option("--method", "methods", multiple=True,
               help="Method to include (repeatable; replaces the config's methods).")
+@click.option("--checkpoint", "checkpoints", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Add a trained model (a `segbench train` checkpoint) as a deep method, "
+                   "labelled by its model name (repeatable).")
 @click.option("--max-images", type=int, default=None,
               help="Score only the first N images of each split.")
 @click.option("--jobs", type=int, default=None, help="Worker processes (joblib).")
@@ -56,7 +96,8 @@ def _leaderboard_text(rows) -> str:
               help="Continue an interrupted run in --out (its stored config by default).")
 @click.pass_context
 def run(ctx: click.Context, config_file: Path | None, out: Path | None, dataset: str | None,
-        split: str | None, root: str | None, methods: tuple[str, ...], max_images: int | None,
+        split: str | None, root: str | None, methods: tuple[str, ...],
+        checkpoints: tuple[Path, ...], max_images: int | None,
         jobs: int | None, seed: int | None, dask_address: str | None, dask_local: int | None,
         resume: bool) -> None:
     """Run every method on the same images and write the comparison report.
@@ -64,13 +105,15 @@ def run(ctx: click.Context, config_file: Path | None, out: Path | None, dataset:
     CONFIG_FILE is a TOML (or YAML) run config, e.g. benchmarks/configs/bsds_val.toml;
     its schema is described in the example configs. Options override it. Without a
     config this is the demo (benchmarks/configs/demo.toml): the embedded synthetic
-    dataset (medium preset, val split) and every classical method and baseline with its
-    parameter sweep. `--resume` without a config continues with the run's stored one.
+    dataset (medium preset, val split), every classical method and baseline with its
+    parameter sweep, and a small FCN trained in the run. `--resume` without a config
+    continues with the run's stored one.
 
     \b
     Examples:
       segbench run
       segbench run benchmarks/configs/bsds_val.toml --max-images 10
+      segbench run benchmarks/configs/camvid_val.toml --checkpoint runs/camvid/best.pt
       segbench run benchmarks/configs/robustness.toml --dask-local 2
       segbench run --dataset bsds500 --root ../shared/datasets/BSDS500 --max-images 10
       segbench run --out runs/demo --resume
@@ -81,7 +124,8 @@ def run(ctx: click.Context, config_file: Path | None, out: Path | None, dataset:
     from benchmarks.runner import default_config, run as run_benchmark, summarize
     from classical._validate import check_int
 
-    overrides = (dataset, split, root, methods or None, max_images, jobs, seed)
+    overrides = (dataset, split, root, methods or None, checkpoints or None, max_images,
+                 jobs, seed)
     config = None
     if config_file is not None:
         config = load_config(config_file)
@@ -105,6 +149,10 @@ def run(ctx: click.Context, config_file: Path | None, out: Path | None, dataset:
         changes["datasets"] = datasets
         if methods:
             changes["methods"] = tuple(MethodConfig(name) for name in methods)
+        if checkpoints:
+            kept = changes.get("methods", config.methods)
+            changes["methods"] = kept + _checkpoint_methods(checkpoints,
+                                                            (m.label for m in kept))
         if jobs is not None:
             changes["jobs"] = check_int(jobs, "jobs", minimum=1)
         if seed is not None:

@@ -33,6 +33,28 @@ Top level (every key optional except ``datasets`` and ``methods``)::
                               # the method's own sweep
     label = "fh-smooth"       # name in keys and reports (default: `name`); must be unique
 
+A ``[[methods]]`` table may instead name a deep model (an FCN), by checkpoint or
+trained inside the run::
+
+    name = "fcn8s_resnet18"   # a model of `segbench train --list-models`
+    checkpoint = "runs/camvid/best.pt"   # trained earlier (`segbench train`); the path
+                              # is read from the working directory
+    tta_flip = true           # average with the mirrored image's logits (default false)
+
+    name = "fcn8s_resnet18"
+    train = { minutes = 2.0, batch_size = 4, crop_size = [128, 128] }
+                              # trained in the run, on each scored dataset's train split,
+                              # into <run>/train/<dataset>/<label>/; the keys are
+                              # deep.train.TrainConfig fields (minutes = the budget),
+                              # except model, dataset, root, dataset_options and out_dir,
+                              # which the run sets. `seed` defaults to the run seed, and
+                              # `val_split` to none: the model is not selected on the
+                              # scored split (best.pt is then the last epoch).
+
+Deep entries take ``label`` like the others but no ``params`` or ``sweep``: a model
+gives one class map per image. They run only on datasets with classes (not BSDS500;
+the run skips them there with a logged note).
+
 ``"module:attr"`` names a user's method, importable in every worker: a *function*
 ``f(image, **params) -> labels`` (its first parameter has no default; each other
 parameter needs one and can be overridden or swept), a *factory*
@@ -71,7 +93,8 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 
 _TOP_KEYS = ("seed", "jobs", "out", "datasets", "methods", "robustness")
 _DATASET_KEYS = ("name", "split", "root", "max_images", "tune_split", "options", "label")
-_METHOD_KEYS = ("name", "label", "params", "sweep")
+_METHOD_KEYS = ("name", "label", "params", "sweep", "checkpoint", "train", "tta_flip")
+_DEEP_KEYS = ("name", "label", "checkpoint", "train", "tta_flip")
 _SWEEP_KEYS = ("param", "values")
 _ROBUSTNESS_KEYS = ("perturbations",)
 
@@ -146,22 +169,32 @@ class DatasetConfig:
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """One method of a run.
+    """One method of a run: a classical segmenter, or a deep model (by checkpoint, or
+    trained in the run).
 
     Parameters
     ----------
     name : str
         Registry name (``segbench segment --list``), or ``"module:attr"`` naming a
         function ``f(image, **params) -> labels``, a factory ``f(**params) -> Segmenter``
-        or a :class:`~classical.segmenter.Segmenter`.
+        or a :class:`~classical.segmenter.Segmenter`. For a deep method: a model name
+        of :func:`deep.registry.list_models`.
     params : dict, optional
-        Parameter overrides.
+        Parameter overrides (classical methods).
     sweep_param : str, optional
-        Parameter to sweep; default the method's own.
+        Parameter to sweep; default the method's own (classical methods).
     sweep_values : tuple, optional
-        Values, fine to coarse; default the method's own sweep.
+        Values, fine to coarse; default the method's own sweep (classical methods).
     label : str, optional
         The method's name in unit keys and reports; default `name`.
+    checkpoint : str, optional
+        A deep model's checkpoint (``segbench train`` output).
+    train : dict, optional
+        Train the deep model in the run: ``minutes`` (the budget) and any other
+        :class:`deep.train.TrainConfig` field but the run's own
+        (:data:`benchmarks.deep_methods.RUN_OWNED_TRAIN_FIELDS`).
+    tta_flip : bool, optional
+        Flip test-time augmentation for a deep model.
     """
 
     name: str
@@ -169,12 +202,94 @@ class MethodConfig:
     sweep_param: str | None = None
     sweep_values: tuple = ()
     label: str | None = None
+    checkpoint: str | None = None
+    train: dict | None = None
+    tta_flip: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "params", _frozen(dict(self.params)))
         object.__setattr__(self, "sweep_values", _frozen(tuple(self.sweep_values)))
+        if self.checkpoint is not None:
+            object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))
+        if self.train is not None:
+            object.__setattr__(self, "train", _frozen(dict(self.train)))
         if self.label is None:
             object.__setattr__(self, "label", self.name)
+
+    @property
+    def kind(self) -> str:
+        """``"deep"`` for a model (checkpoint or trained in the run), else
+        ``"classical"``."""
+        return "deep" if self.checkpoint is not None or self.train is not None else "classical"
+
+    def train_spec(self, seed: int | None = None):
+        """The :class:`~benchmarks.deep_methods.TrainSpec` of a method trained in the run.
+
+        Parameters
+        ----------
+        seed : int, optional
+            The run seed; the training's seed unless `train` sets one.
+
+        Returns
+        -------
+        TrainSpec
+            ``val_split`` is None unless `train` sets it (no model selection on the
+            scored split).
+
+        Raises
+        ------
+        ValueError
+            If the method is not trained in the run.
+        """
+        from benchmarks.deep_methods import TrainSpec
+
+        if self.train is None:
+            raise ValueError(f"method {self.label!r} is not trained in the run (no train "
+                             "table).")
+        options = {k: (list(v) if isinstance(v, tuple) else v)
+                   for k, v in self.train.items() if k != "minutes"}
+        options.setdefault("val_split", None)
+        if seed is not None:
+            options.setdefault("seed", seed)
+        return TrainSpec(self.name, self.train.get("minutes"), options, self.tta_flip)
+
+    def check(self, seed: int | None = None) -> None:
+        """Fail now, not in a worker, on anything :meth:`build` or the training would
+        refuse: unknown names or parameters, a bad sweep, a missing checkpoint or one
+        of another model, invalid training options.
+
+        Raises
+        ------
+        ValueError, TypeError, FileNotFoundError
+            As :meth:`build` (classical methods and checkpoints) or
+            :func:`benchmarks.deep_methods.train_config` (training options).
+        """
+        if self.kind == "classical":
+            self.build(seed)
+            return
+        from deep.registry import list_models
+
+        if self.name not in list_models():
+            close = difflib.get_close_matches(self.name, list_models(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"a deep method's name must be a model of `segbench train "
+                             f"--list-models`; got {self.name!r}.{hint}")
+        if self.checkpoint is not None:
+            from benchmarks.deep_methods import checkpoint_info
+
+            model = checkpoint_info(self.checkpoint)["model_name"]
+            if model != self.name:
+                raise ValueError(f"checkpoint {self.checkpoint!r} holds a {model!r} model, "
+                                 f"but the entry names {self.name!r}; set name = "
+                                 f"\"{model}\".")
+        if self.train is not None:
+            from benchmarks.deep_methods import train_config
+
+            try:
+                train_config(self.train_spec(seed), dataset="synthetic", root=None,
+                             dataset_options={}, out_dir="unused")
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"train: {exc}") from None
 
     def build(self, seed: int | None = None):
         """The segmenter this config describes.
@@ -189,16 +304,30 @@ class MethodConfig:
         -------
         Segmenter
             With the configured sweep (``sweep_param`` None for a method without one:
-            it is then run once per image).
+            it is then run once per image). A deep method gives the checkpoint's
+            segmenter (:func:`benchmarks.deep_methods.checkpoint_segmenter`), named
+            by `label`.
 
         Raises
         ------
         ValueError
-            For an unknown method or parameter, or a sweep over a parameter the method
-            does not have.
+            For an unknown method or parameter, a sweep over a parameter the method
+            does not have, or a method trained in the run whose checkpoint is not
+            known yet (the runner trains it and sets `checkpoint`).
         TypeError
             If ``"module:attr"`` is neither a function, a factory nor a Segmenter.
+        FileNotFoundError
+            For a missing checkpoint.
         """
+        if self.checkpoint is not None:
+            from benchmarks.deep_methods import checkpoint_segmenter
+
+            return checkpoint_segmenter(self.checkpoint, name=self.label,
+                                        tta_flip=self.tta_flip)
+        if self.train is not None:
+            raise ValueError(f"method {self.label!r} is trained in the run: it has no "
+                             "checkpoint until benchmarks.runner.run has trained it; use "
+                             "check() to validate it.")
         if ":" in self.name:
             segmenter = _user_segmenter(self.name, self.label, self.params)
         else:
@@ -226,6 +355,13 @@ class MethodConfig:
         return segmenter
 
     def to_dict(self) -> dict:
+        if self.kind == "deep":
+            out = {"name": self.name, "label": self.label, "tta_flip": self.tta_flip}
+            if self.checkpoint is not None:
+                out["checkpoint"] = self.checkpoint
+            if self.train is not None:
+                out["train"] = self.train
+            return out
         sweep = None
         if self.sweep_param is not None or self.sweep_values:
             sweep = {"param": self.sweep_param, "values": list(self.sweep_values)}
@@ -494,31 +630,69 @@ def _parse_method(entry, where: str, seed: int, check: bool) -> MethodConfig:
     where = f"{where} ({name!r})"
     label = _str(entry, "label", where)
     _label(label, where, "label")
-    params = _table(entry, "params", where)
-    sweep = entry.get("sweep")
-    param, values = None, ()
-    if sweep is not None:
-        sweep_where = f"{where}: sweep"
-        _check_keys(sweep, _SWEEP_KEYS, sweep_where)
-        param = _str(sweep, "param", sweep_where)
-        values = tuple(_list(sweep.get("values", []), "values", sweep_where))
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, (Real, str)):
-                raise TypeError(f"{sweep_where}: values must be numbers or strings; got "
-                                f"{v!r} ({type(v).__name__}).")
-        if param is not None and not values:
-            raise ValueError(f"{sweep_where}: values is empty; give the values of "
-                             f"{param!r}, fine to coarse.")
-    method = MethodConfig(name=name, params=params, sweep_param=param, sweep_values=values,
-                          label=label)
+    if any(entry.get(k) is not None for k in ("checkpoint", "train")):
+        method = _parse_deep(entry, name, label, where)
+    else:
+        if entry.get("tta_flip") is not None:
+            raise ValueError(f"{where}: tta_flip is for deep methods (with checkpoint = "
+                             "\"...\" or train = { ... }); remove it.")
+        params = _table(entry, "params", where)
+        sweep = entry.get("sweep")
+        param, values = None, ()
+        if sweep is not None:
+            sweep_where = f"{where}: sweep"
+            _check_keys(sweep, _SWEEP_KEYS, sweep_where)
+            param = _str(sweep, "param", sweep_where)
+            values = tuple(_list(sweep.get("values", []), "values", sweep_where))
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, (Real, str)):
+                    raise TypeError(f"{sweep_where}: values must be numbers or strings; got "
+                                    f"{v!r} ({type(v).__name__}).")
+            if param is not None and not values:
+                raise ValueError(f"{sweep_where}: values is empty; give the values of "
+                                 f"{param!r}, fine to coarse.")
+        method = MethodConfig(name=name, params=params, sweep_param=param,
+                              sweep_values=values, label=label)
     if not check:
         return method
-    try:  # unknown names, parameters and sweep parameters fail here, not in a worker
-        method.build(seed)
-    except (ValueError, TypeError) as exc:
+    try:  # unknown names, parameters, sweeps and checkpoints fail here, not in a worker
+        method.check(seed)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
         raise (TypeError if isinstance(exc, TypeError) else ValueError)(
             f"{where}: {exc}") from None
     return method
+
+
+def _parse_deep(entry: dict, name: str, label: str | None, where: str) -> MethodConfig:
+    """A deep ``[[methods]]`` entry: a checkpoint or a training table, no sweep."""
+    for key in ("params", "sweep"):
+        if entry.get(key) is not None:
+            raise ValueError(f"{where}: a deep method takes no {key} (a trained model gives "
+                             f"one class map per image, nothing to sweep); remove {key}, or "
+                             "set training options in train = { ... }. Valid keys: "
+                             f"{', '.join(_DEEP_KEYS)}.")
+    if entry.get("checkpoint") is not None and entry.get("train") is not None:
+        raise ValueError(f"{where}: give either checkpoint (a trained model) or train "
+                         "(train it in the run), not both.")
+    tta_flip = entry.get("tta_flip", False)
+    if not isinstance(tta_flip, bool):
+        raise TypeError(f"{where}: tta_flip must be true or false; got {tta_flip!r} "
+                        f"({type(tta_flip).__name__}).")
+    checkpoint = _str(entry, "checkpoint", where)
+    train = None
+    if entry.get("train") is not None:
+        train = _table(entry, "train", where)
+        minutes = train.get("minutes")
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, Real)
+                                    or not minutes > 0):
+            raise (ValueError if isinstance(minutes, Real) and not isinstance(minutes, bool)
+                   else TypeError)(f"{where}: train: minutes must be a number > 0; got "
+                                   f"{minutes!r}.")
+        if minutes is None and train.get("epochs") is None:
+            raise ValueError(f"{where}: train needs a budget: minutes = ... (wall time) "
+                             "and/or epochs = ...; got neither.")
+    return MethodConfig(name=name, label=label, checkpoint=checkpoint, train=train,
+                        tta_flip=tta_flip)
 
 
 def _parse(data, source: str, check_methods: bool = True) -> RunConfig:

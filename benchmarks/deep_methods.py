@@ -14,6 +14,7 @@ loads it.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,8 +25,14 @@ import numpy as np
 
 from classical.segmenter import Segmenter
 
-__all__ = ["DeepParams", "TrainSpec", "checkpoint_segmenter", "is_deep", "class_map_regions",
-           "train_for_run"]
+__all__ = ["DeepParams", "RUN_OWNED_TRAIN_FIELDS", "TrainSpec", "checkpoint_classes",
+           "checkpoint_info", "checkpoint_segmenter", "class_map_regions", "is_deep",
+           "train_config", "train_for_run"]
+
+#: :class:`deep.train.TrainConfig` fields a run sets itself (the model from the method's
+#: name, the dataset from the run's, the folder from the run folder): a method's
+#: training options may not set them.
+RUN_OWNED_TRAIN_FIELDS = ("model", "dataset", "root", "dataset_options", "out_dir")
 
 
 @dataclass(frozen=True)
@@ -117,9 +124,38 @@ def is_deep(segmenter) -> bool:
 
 def checkpoint_classes(segmenter) -> list[str]:
     """Class names the segmenter's checkpoint was trained for."""
+    return checkpoint_info(segmenter.params.checkpoint)["class_names"]
+
+
+def checkpoint_info(checkpoint) -> dict:
+    """What a harness needs to know of a checkpoint before running it.
+
+    Parameters
+    ----------
+    checkpoint : path-like
+        A checkpoint written by ``segbench train``.
+
+    Returns
+    -------
+    dict
+        ``model_name`` (str), ``num_classes`` (int) and ``class_names`` (list of str).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the checkpoint does not exist.
+    ValueError
+        If it is not a segbench checkpoint.
+    """
     from deep.checkpoints import load_checkpoint
 
-    return list(load_checkpoint(segmenter.params.checkpoint)["class_names"])
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist; train one "
+                                "with `segbench train` or fix the path.")
+    state = load_checkpoint(path)
+    return {"model_name": str(state["model_name"]), "num_classes": int(state["num_classes"]),
+            "class_names": [str(c) for c in state["class_names"]]}
 
 
 def class_map_regions(class_map: np.ndarray) -> np.ndarray:
@@ -150,34 +186,91 @@ class TrainSpec:
     ----------
     model : str
         Model name (``segbench train --list-models``).
-    minutes : float
-        Wall-time budget of the training.
+    minutes : float or None
+        Wall-time budget of the training; None trains for ``options["epochs"]``.
     options : dict, optional
-        Any other :class:`deep.train.TrainConfig` field (``crop_size``, ``lr``, ...).
+        Any other :class:`deep.train.TrainConfig` field (``crop_size``, ``lr``,
+        ``epochs`` as a cap on the budget, ...) except :data:`RUN_OWNED_TRAIN_FIELDS`.
     tta_flip : bool, optional
         Flip TTA when the harness runs the trained model.
     """
 
     model: str
-    minutes: float
+    minutes: float | None
     options: dict = field(default_factory=dict)
     tta_flip: bool = False
+
+
+def train_config(spec: TrainSpec, *, dataset: str, root: str | None, dataset_options: dict,
+                 out_dir):
+    """The :class:`deep.train.TrainConfig` that trains `spec` on a run's dataset.
+
+    Parameters
+    ----------
+    spec : TrainSpec
+    dataset, root, dataset_options
+        The run's dataset (name, folder, reader options).
+    out_dir : path-like
+        The training folder.
+
+    Returns
+    -------
+    deep.train.TrainConfig
+
+    Raises
+    ------
+    ValueError
+        For an option that is not a TrainConfig field, or one the run sets itself
+        (:data:`RUN_OWNED_TRAIN_FIELDS`); for a bad value (named by TrainConfig).
+    TypeError
+        For a value of the wrong kind (named by TrainConfig).
+    """
+    from deep.train import TrainConfig
+
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(spec.options) - set(fields))
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), fields, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"training options {unknown} are not TrainConfig fields; valid: "
+                         f"{', '.join(f for f in fields if f not in RUN_OWNED_TRAIN_FIELDS)}."
+                         f"{hint}")
+    owned = sorted(set(spec.options) & set(RUN_OWNED_TRAIN_FIELDS))
+    if owned:
+        raise ValueError(f"training options {owned} are set by the run (the model is the "
+                         "method's name, the dataset the run's, the folder inside the run "
+                         "folder); remove them.")
+    values = {"model": spec.model, "dataset": dataset, "root": root,
+              "dataset_options": dict(dataset_options), "minutes": spec.minutes,
+              "epochs": None, "out_dir": os.fspath(out_dir), **spec.options}
+    return TrainConfig.from_dict(values)
+
+
+#: TrainConfig fields that say where or how a training ran, not what it trained: a
+#: finished training is reused whatever they are (a run folder may be moved).
+_PLACE_FIELDS = ("out_dir", "root", "num_workers", "device")
+
+
+def _same_training(done: dict, record: dict) -> bool:
+    return ({k: v for k, v in done.items() if k not in _PLACE_FIELDS}
+            == {k: v for k, v in record.items() if k not in _PLACE_FIELDS})
 
 
 def train_for_run(spec: TrainSpec, *, dataset: str, root: str | None, dataset_options: dict,
                   out_dir, progress: bool = True) -> Path:
     """Train `spec` for a run (or reuse / resume the run's earlier training).
 
-    The training lives in `out_dir` (e.g. ``<run>/train/<model>``). A finished
-    training (``done.json`` with the same config) is reused; an interrupted one
-    resumes from its ``last.pt``.
+    The training lives in `out_dir` (e.g. ``<run>/train/<dataset>/<method>``). A
+    finished training (``done.json`` with the same config, wherever the folder has
+    moved since) is reused; an interrupted one resumes from its ``last.pt``.
 
     Parameters
     ----------
     spec : TrainSpec
     dataset, root, dataset_options
         The run's dataset; the model trains on its ``train`` split (override with
-        ``options={"train_split": ...}``) and validates on ``val``.
+        ``options={"train_split": ...}``) and validates on ``val`` (override with
+        ``options={"val_split": None}`` for no validation).
     out_dir : path-like
     progress : bool, optional
 
@@ -191,20 +284,14 @@ def train_for_run(spec: TrainSpec, *, dataset: str, root: str | None, dataset_op
     ValueError
         For an invalid training option (named by :class:`deep.train.TrainConfig`).
     """
-    from deep.train import TrainConfig, fit
+    from deep.train import fit
 
     out_dir = Path(out_dir)
-    values = {"model": spec.model, "dataset": dataset, "root": root,
-              "dataset_options": dict(dataset_options), "minutes": spec.minutes,
-              "epochs": None, "out_dir": os.fspath(out_dir), **spec.options}
-    unknown = sorted(set(spec.options) - {f.name for f in dataclasses.fields(TrainConfig)})
-    if unknown:
-        raise ValueError(f"training options {unknown} are not TrainConfig fields; valid: "
-                         f"{sorted(f.name for f in dataclasses.fields(TrainConfig))}.")
-    config = TrainConfig.from_dict(values)
+    config = train_config(spec, dataset=dataset, root=root, dataset_options=dataset_options,
+                          out_dir=out_dir)
     done = out_dir / "done.json"
     record = json.loads(json.dumps(config.to_dict(), sort_keys=True))  # tuples -> lists
-    if done.is_file() and json.loads(done.read_text()) == record:
+    if done.is_file() and _same_training(json.loads(done.read_text()), record):
         best = out_dir / "best.pt"
         return best if best.is_file() else out_dir / "last.pt"
     resume = (out_dir / "last.pt").is_file()

@@ -7,6 +7,23 @@ boundary benchmark (P/R/F) and, on semantic datasets, the oracle labelling (each
 takes its majority class: an upper bound on what the segmentation allows, never a real
 semantic score). Its key reads ``"bsds500:val/none/felzenszwalb/000012"``.
 
+Deep models (an FCN by checkpoint, or trained at the start of the run on each scored
+dataset's train split: see :mod:`benchmarks.config`) are units too, with a one-value
+"sweep". Their class map is stored; the region and boundary benchmarks score its
+8-connected same-class components (:func:`benchmarks.deep_methods.class_map_regions`),
+so a model is scored on the same masks with the same protocol as every other method,
+and its confusion matrix against the class mask gives real semantic scores (mIoU, pixel
+and class accuracy), where classical methods only have the oracle upper bound. Deep
+methods run on datasets with classes only (a run skips them on BSDS500 with a logged
+note), are not run on tune splits (they have nothing to tune), and use one torch thread
+per worker. A classical-only run never imports torch.
+
+Each classical unit also checks the definition of a segmentation
+(:func:`classical.partition.check_partition`) on the method's raw output for every
+sweep value: cover and connectedness always; for methods driven by a homogeneity
+predicate (region growing, split-and-merge, k-means with a merge predicate) also
+whether every region satisfies it and no adjacent pair could merge under it.
+
 The sweep stays inside one unit on purpose: methods reuse work across sweep values
 (split-and-merge reads its whole sweep off one merge history), which a unit per value
 would throw away.
@@ -33,10 +50,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import platform
 import time
 import tracemalloc
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,15 +72,26 @@ __all__ = ["DatasetConfig", "MethodConfig", "RunConfig", "compare_runs", "compar
 #: Version of the unit layout in the store (keys, columns); resuming needs the same.
 STORE_SCHEMA = 2
 
+_LOG = logging.getLogger(__name__)
+
+#: The FCN of the demo: the recipe of RESULTS.md ("Deep models: quality") on a budget
+#: that keeps the whole demo within 5 minutes on 2 cores.
+DEMO_FCN = MethodConfig("fcn8s_resnet18", train={
+    "minutes": 2.5, "batch_size": 4, "crop_size": (128, 128), "scale_range": (0.8, 1.25),
+    "color_jitter": 0.0, "optimizer": "adamw", "lr": 2e-3, "schedule": "onecycle",
+    "model_options": {"dropout": 0.1}, "cache_samples": True})
+
 
 def default_config() -> RunConfig:
     """The demo (``benchmarks/configs/demo.toml``): the synthetic dataset (medium preset,
-    val split) and every classical method and baseline with its default sweep, on two
+    val split), every classical method and baseline with its default sweep, and a small
+    FCN (:data:`DEMO_FCN`) trained in the run on the synthetic train split, on two
     worker processes."""
     from classical.methods import METHODS
 
     return RunConfig(datasets=(DatasetConfig("synthetic", "val", options={"preset": "medium"}),),
-                     methods=tuple(MethodConfig(name) for name in METHODS), jobs=2)
+                     methods=tuple(MethodConfig(name) for name in METHODS) + (DEMO_FCN,),
+                     jobs=2)
 
 
 # --------------------------------------------------------------------------------------
@@ -127,8 +157,147 @@ def _sweep(segmenter, image: np.ndarray) -> list[np.ndarray]:
     return segmenter.sweep(image)
 
 
+@contextmanager
+def _torch_threads(n: int):
+    """torch limited to `n` threads, then restored (units may run in the caller's
+    process, with ``jobs=1``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---- check_partition per unit
+
+
+def _method_predicate(params):
+    """The homogeneity predicate a method's output should satisfy, or None.
+
+    Methods driven by a predicate keep it in a ``predicate`` parameter (region growing,
+    k-means' optional merge); split-and-merge's ``threshold`` replaces the predicate's
+    first threshold, so its merge predicate is that family member.
+    """
+    from classical.predicates import Predicate, parse_predicate
+
+    predicate = getattr(params, "predicate", None)
+    if isinstance(predicate, str):
+        predicate = parse_predicate(predicate)
+    if not isinstance(predicate, Predicate):
+        return None
+    if getattr(params, "threshold", None) is not None and hasattr(params, "split_scale"):
+        from classical.split_merge import SplitMergeParams, _with_threshold
+
+        if isinstance(params, SplitMergeParams):
+            predicate = _with_threshold(predicate, params.threshold)
+    return predicate
+
+
+def _predicate_inputs(predicate, params, image: np.ndarray):
+    """``RegionStats.from_labels`` inputs for `predicate` on `image`, or None when they
+    cannot be known: a ``space="features"`` predicate reads a method's own feature
+    stack, which only k-means' parameters describe."""
+    from classical.features import gabor_energy, lbp_codes, standardise
+    from classical.predicates import predicate_features, required_space
+
+    space = required_space(predicate)
+    if space != "features":
+        return predicate_features(predicate, image)
+    if all(hasattr(params, k) for k in ("features", "weights", "n_orientations",
+                                        "wavelengths", "window")):
+        from classical.features import feature_stack
+
+        # The stack k-means clustered and merged on (kmeans_segment builds it so).
+        stack = feature_stack(image, params.features, weights=params.weights or None,
+                              n_orientations=params.n_orientations,
+                              wavelengths=params.wavelengths, window=params.window)
+        histograms = lbp_codes(image) if predicate.uses_histogram else None
+        return {"features": stack,
+                "texture": standardise(gabor_energy(image)) if predicate.uses_texture
+                else None,
+                "histograms": histograms, "n_bins": 10 if histograms is not None else None}
+    return None
+
+
+def _cover_connected(labels: np.ndarray, connectivity: int) -> tuple[bool, int]:
+    """Conditions 1 and 3 of a segmentation for one label image, cheaply: whether every
+    pixel has a label (>= 0), and how many labels are split into several connected
+    components. The same answer as :func:`classical.partition.check_partition`'s
+    ``covers`` and ``n_disconnected`` (a test holds them equal), without the region
+    statistics and adjacency graph a predicate needs: one connected-component
+    labelling, so it can run on every sweep value."""
+    from skimage.measure import label
+
+    labels = np.asarray(labels)
+    if labels.min() < 0:  # unlabelled pixels: let check_partition count the rest
+        from classical.partition import check_partition
+        from classical.predicates import MinSize
+
+        report = check_partition(labels, None, MinSize(0), connectivity=connectivity,
+                                 features=np.zeros(labels.shape), max_listed=0)
+        return False, report.n_disconnected
+    # background=-1 never occurs, so every pixel is in a component (numbered from 1).
+    components = label(labels, background=-1, connectivity=1 if connectivity == 4 else 2)
+    owner = np.zeros(int(components.max()) + 1, dtype=np.int64)
+    owner[components.ravel()] = labels.ravel()
+    pieces = np.bincount(owner[1:], minlength=int(labels.max()) + 1)
+    return True, int(np.count_nonzero(pieces > 1))
+
+
+def _partition_checks(segmenter, param, values, sweep, image) -> tuple[list[dict], str | None]:
+    """Which conditions of a segmentation each sweep value's output meets, in compact
+    form, and the predicate checked (its repr; None without one).
+
+    Cover and connectedness are checked on every sweep value (:func:`_cover_connected`).
+    For a method driven by a homogeneity predicate, :func:`classical.partition.check_partition`
+    also checks, at the middle sweep value only, whether every region satisfies the
+    predicate (``holds``) and no adjacent pair could merge under it (``maximal``): that
+    needs every region's statistics and the adjacency graph, which on a BSDS image cost
+    about as much as split-and-merge's whole one-pass sweep. Those two are None on the
+    other values, and for methods without a predicate (or with a ``space="features"``
+    predicate whose feature stack the harness cannot rebuild). The adjacency is the
+    method's own ``connectivity`` parameter (8 when it has none).
+    """
+    from classical.partition import check_partition
+
+    connectivity = getattr(segmenter.params, "connectivity", 8)
+    connectivity = connectivity if connectivity in (4, 8) else 8
+    middle = len(values) // 2
+    entries, checked = [], None
+    for k, (value, labels) in enumerate(zip(values, sweep)):
+        covers, n_disconnected = _cover_connected(labels, connectivity)
+        entry = {"covers": covers, "connected": n_disconnected == 0, "holds": None,
+                 "maximal": None, "n_disconnected": n_disconnected, "n_failing": None,
+                 "n_mergeable": None}
+        if k == middle:
+            params = (segmenter.with_params(**{param: value}).params if param is not None
+                      else segmenter.params)
+            predicate = _method_predicate(params)
+            inputs = None if predicate is None else _predicate_inputs(predicate, params, image)
+            if inputs is not None:
+                report = check_partition(labels, None, predicate, connectivity=connectivity,
+                                         features=inputs, max_listed=0)
+                entry.update(holds=bool(report.holds), maximal=bool(report.maximal),
+                             n_failing=report.n_failing, n_mergeable=report.n_mergeable)
+                checked = repr(predicate)
+        entries.append(entry)
+    return entries, checked
+
+
+# ---- the unit
+
+
 def _run_unit(task: _Task) -> Unit:
     """Sweep one method over one (perturbed) image and score every sweep value."""
+    deep = task.method.kind == "deep"
+    with _torch_threads(1) if deep else nullcontext():
+        return _score_unit(task, deep)
+
+
+def _score_unit(task: _Task, deep: bool) -> Unit:
     from benchmarks.metrics.boundary import evaluate_boundaries_image
     from benchmarks.metrics.oracle import oracle_labels
     from benchmarks.metrics.region import evaluate_regions_image
@@ -146,45 +315,60 @@ def _run_unit(task: _Task) -> Unit:
     param = segmenter.sweep_param if segmenter.sweep_values else None
     values = tuple(segmenter.sweep_values) if param is not None else (None,)
     first = segmenter.with_params(**{param: values[0]}) if param is not None else segmenter
-    # Warm-up on a crop: lazy imports and caches stay out of the timing.
+    # Warm-up on a crop: lazy imports, caches and a model's loading stay out of the timing.
     first(image[:32, :32])
     wall, cpu = time.perf_counter(), time.process_time()
     sweep = _sweep(segmenter, image)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak_mb = None
-    if task.measure_memory:
+    if task.measure_memory and not deep:
         # Peak of traced (Python + NumPy) allocations for one middle-of-sweep call,
         # measured apart from the timing so tracing does not slow the timed calls.
+        # (torch allocates outside tracemalloc's view: no peak for deep methods.)
         middle = (segmenter.with_params(**{param: values[len(values) // 2]})
                   if param is not None else segmenter)
         tracemalloc.start()
         middle(image)
         peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
+    partition = predicate = None
+    if not deep:  # the method's own output, on the image it saw
+        partition, predicate = _partition_checks(segmenter, param, values, sweep, image)
     if perturbation is not None:  # scored at the original size, on the original masks
         sweep = [perturbation.restore_labels(labels, sample.image.shape[:2]) for labels in sweep]
 
+    arrays = {}
+    if deep:
+        from benchmarks.deep_methods import class_map_regions
+
+        class_maps, sweep = sweep, [class_map_regions(c) for c in sweep]
+        arrays["confusion"] = np.stack([confusion_matrix(c, sample.mask, dataset.num_classes)
+                                        for c in class_maps])
     regions = sample.regions
     region_image = evaluate_regions_image(sweep, regions, kind="segs")
     boundary_image = evaluate_boundaries_image(
         sweep, _ground_truth_boundaries(dataset, task.index, regions), kind="segs")
-    arrays = {f"region/{k}": v for k, v in _fields(region_image).items()}
+    arrays.update({f"region/{k}": v for k, v in _fields(region_image).items()})
     arrays.update({f"boundary/{k}": v for k, v in _fields(boundary_image).items()})
     n_regions = [int(labels.max()) + 1 for labels in sweep]
-    if sample.mask is not None and dataset.num_classes is not None:
+    if not deep and sample.mask is not None and dataset.num_classes is not None:
         arrays["oracle_confusion"] = np.stack([
             confusion_matrix(oracle_labels(labels, sample.mask), sample.mask, dataset.num_classes)
             for labels in sweep])
-    dtype = np.uint16 if max(n_regions) <= 65536 else np.int32
-    arrays["labels"] = np.stack(sweep).astype(dtype)
+    stored = class_maps if deep else sweep  # a deep method's class map, not its components
+    dtype = np.uint16 if max(int(x.max()) + 1 for x in stored) <= 65536 else np.int32
+    arrays["labels"] = np.stack(stored).astype(dtype)
     meta = {"method": task.method.label, "name": task.method.name, "image_id": sample.id,
             "index": task.index, "dataset": task.dataset.label, "split": task.split,
             "perturbation": task.perturbation, "seed": task.seed,
+            "kind": task.method.kind,
             "sweep_param": param, "sweep_values": _plain(list(values)),
             "params": {f.name: _plain(getattr(segmenter.params, f.name))
                        for f in dataclasses.fields(segmenter.params)},
             "wall_s": wall, "cpu_s": cpu, "n_values": len(values),
             "n_regions": n_regions, "peak_mb": peak_mb}
+    if not deep:
+        meta["partition"], meta["predicate"] = partition, predicate
     return Unit(task.key, task.method.label, sample.id, meta, arrays,
                 task.dataset.label, task.split, task.perturbation)
 
@@ -287,6 +471,62 @@ def _write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def _plan_deep(config: RunConfig, splits) -> tuple[dict, list[str]]:
+    """Which deep method runs on which dataset: ``{(dataset label, method label):
+    MethodConfig}``, and notes (also logged) on the pairs skipped (datasets without
+    classes) and on models scored on their own training split.
+
+    Raises
+    ------
+    ValueError
+        If a checkpoint's number of classes differs from a dataset's.
+    """
+    deep = [m for m in config.methods if m.kind == "deep"]
+    plan, notes, infos = {}, [], {}
+    for d, split, role, n, reader in splits:
+        if role != "score":
+            continue
+        for method in deep:
+            if reader.num_classes is None:
+                note = (f"deep method {method.label!r} skipped on {d.label!r}: the dataset "
+                        "has no classes (region ground truth only), so a class-map model "
+                        "can be neither trained nor scored there.")
+                if note not in notes:
+                    _LOG.warning(note)
+                    notes.append(note)
+                continue
+            if method.train is not None and split == method.train.get("train_split", "train"):
+                note = (f"deep method {method.label!r} is trained on {d.label!r} split "
+                        f"{split!r} and scored on it too: its scores there are not held out.")
+                _LOG.warning(note)
+                notes.append(note)
+            if method.checkpoint is not None:
+                from benchmarks.deep_methods import checkpoint_info
+
+                if method.checkpoint not in infos:
+                    infos[method.checkpoint] = checkpoint_info(method.checkpoint)
+                info = infos[method.checkpoint]
+                if info["num_classes"] != reader.num_classes:
+                    raise ValueError(
+                        f"method {method.label!r}: checkpoint {method.checkpoint!r} was "
+                        f"trained for {info['num_classes']} classes "
+                        f"({', '.join(info['class_names'][:12])}); dataset {d.label!r} has "
+                        f"{reader.num_classes}. Score it on the dataset it was trained for, "
+                        "or train it in the run (train = { ... }).")
+            plan[(d.label, method.label)] = method
+    return plan, notes
+
+
+def _train(method: MethodConfig, dataset: DatasetConfig, out_dir: Path, seed: int,
+           progress: bool) -> Path:
+    """Train (or reuse, or resume) `method` on `dataset`'s train split; its checkpoint."""
+    from benchmarks.deep_methods import train_for_run
+
+    return train_for_run(method.train_spec(seed), dataset=dataset.name, root=dataset.root,
+                         dataset_options=dict(dataset.options), out_dir=out_dir,
+                         progress=progress)
+
+
 def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
         progress: bool = True, dask: str | None = None, dask_local: int | None = None) -> Path:
     """Run a benchmark and write its store and report; return the run folder.
@@ -313,13 +553,18 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
     Returns
     -------
     run_dir : Path
-        Holds ``results.sqlite``, ``config.json``, ``report.html`` and ``report.md``.
+        Holds ``results.sqlite``, ``config.json``, ``report.html`` and ``report.md``;
+        models trained in the run are in ``train/<dataset>/<method>/`` (a resumed run
+        reuses a finished training and continues an interrupted one).
 
     Raises
     ------
     ValueError
         For an unknown dataset, method or parameter, an empty split, both `dask` and
-        `dask_local`, or an existing run without `resume` (or with another config).
+        `dask_local`, an existing run without `resume` (or with another config), or a
+        checkpoint trained for another number of classes than a dataset's.
+    FileNotFoundError
+        For a missing checkpoint.
     """
     from tqdm import tqdm
 
@@ -343,9 +588,15 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
         raise ValueError("the run config lists no methods.")
     if not config.datasets:
         raise ValueError("the run config lists no datasets.")
-    # Fail fast on unknown names and parameters; note which methods take the seed.
+    # Fail fast on unknown names, parameters, checkpoints and training options; note
+    # which methods take the seed.
     method_seeds = {}
     for method in config.methods:
+        if method.kind == "deep":
+            method.check(config.seed)
+            if method.train is not None:
+                method_seeds[method.label] = method.train_spec(config.seed).options["seed"]
+            continue
         params = method.build(config.seed).params
         if any(f.name == "seed" for f in dataclasses.fields(params)):
             method_seeds[method.label] = params.seed
@@ -359,6 +610,7 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
         if n == 0:
             raise ValueError(f"dataset {dataset_config.label!r} split {split!r} has no images.")
         splits.append((dataset_config, split, role, n, dataset))
+    deep_runs, notes = _plan_deep(config, splits)
 
     if out_dir is None:
         out_dir = config.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -390,11 +642,47 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
              "task": reader.task, "classes": [c.name for c in reader.classes or ()]}
             for d, split, role, n, reader in splits])
         _write_json(run_dir / "config.json", config.to_dict())
+        store.set_info("notes", notes)
 
-        tasks = [_Task(d, split, i, m, p, config.seed, i == 0 and p == "none")
-                 for d, split, role, n, _ in splits
-                 for p in (perturbations if role == "score" else ["none"])
-                 for m in config.methods for i in range(n)]
+        # Models trained in the run, in this process, before any unit needs them.
+        training = []
+        for key, method in deep_runs.items():
+            if method.train is None:
+                continue
+            dataset_config = next(d for d, *_ in splits if d.label == key[0])
+            train_dir = Path("train") / dataset_config.label / method.label
+            if progress:
+                budget = method.train.get("minutes")
+                tqdm.write(f"training {method.label} on {dataset_config.label} "
+                           f"({'%g min' % budget if budget else 'epoch cap'}) into "
+                           f"{run_dir / train_dir}")
+            seconds = time.perf_counter()
+            checkpoint = _train(method, dataset_config, run_dir / train_dir, config.seed,
+                                progress)
+            training.append({"method": method.label, "dataset": dataset_config.label,
+                             "train_dir": train_dir.as_posix(),
+                             "checkpoint": Path(os.path.relpath(checkpoint, run_dir)).as_posix(),
+                             "seconds": time.perf_counter() - seconds})
+            deep_runs[key] = dataclasses.replace(method, checkpoint=os.fspath(checkpoint),
+                                                 train=None)
+        if training:
+            store.set_info("training", training)
+
+        deep_tasks, tasks = [], []
+        for d, split, role, n, _ in splits:
+            for p in (perturbations if role == "score" else ["none"]):
+                for m in config.methods:
+                    if m.kind == "deep":
+                        if role != "score" or (d.label, m.label) not in deep_runs:
+                            continue  # nothing to tune, or a dataset without classes
+                        m = deep_runs[(d.label, m.label)]
+                    (deep_tasks if m.kind == "deep" else tasks).extend(
+                        _Task(d, split, i, m, p, config.seed, i == 0 and p == "none")
+                        for i in range(n))
+        # Deep units first: a loky worker takes its memory after its first unit as the
+        # reference, and one that grows 300 MB beyond it (torch and a model do) is
+        # stopped and replaced as "leaking"; with a model loaded first, it stays.
+        tasks = deep_tasks + tasks
         todo = [t for t in tasks if t.key not in done]
         if dask is not None or dask_local is not None:
             units = _dask_units(todo, dask, dask_local)
@@ -432,7 +720,7 @@ def _summary_row(units: list[Unit]) -> tuple[dict, dict]:
     curves the tuned scores read."""
     from benchmarks.metrics.boundary import BoundaryImage, collect_boundaries
     from benchmarks.metrics.region import RegionImage, collect_regions
-    from benchmarks.metrics.semantic import mean_iou
+    from benchmarks.metrics.semantic import iou, mean_class_accuracy, mean_iou, pixel_accuracy
 
     ids = [u.image_id for u in units]
     regions = collect_regions(
@@ -447,6 +735,7 @@ def _summary_row(units: list[Unit]) -> tuple[dict, dict]:
     n_regions = np.median([u.meta["n_regions"] for u in units], axis=0)
     row = {"dataset": units[0].dataset, "split": units[0].split,
            "perturbation": units[0].perturbation, "method": units[0].method,
+           "kind": meta.get("kind", "classical"),
            "images": len(units), "sweep_param": meta["sweep_param"],
            "ods_value": values[ods_index], **regions.as_dict(), **boundaries.as_dict(),
            "sec_per_image": float(np.median([u.meta["wall_s"] / u.meta["n_values"]
@@ -458,15 +747,50 @@ def _summary_row(units: list[Unit]) -> tuple[dict, dict]:
            "regions_at_ods": float(n_regions[ods_index])}
     curves = {"ods_index": ods_index, "covering": regions.covering, "pri": regions.pri,
               "voi": regions.voi, "boundary_f": boundaries.f, "regions": n_regions}
+    row.update(dict.fromkeys(("miou", "pixel_accuracy", "mean_class_accuracy",
+                              "per_class_iou", "oracle_per_class_iou")))
+    if "confusion" in units[0].arrays:  # a deep method's class maps: real semantic scores
+        total = sum(u.arrays["confusion"] for u in units)[0]
+        row.update(miou=mean_iou(total), pixel_accuracy=pixel_accuracy(total),
+                   mean_class_accuracy=mean_class_accuracy(total),
+                   per_class_iou=_class_list(iou(total)))
     if "oracle_confusion" in units[0].arrays:
         total = sum(u.arrays["oracle_confusion"] for u in units)
         row["oracle_miou"] = mean_iou(total[ods_index])
         row["oracle_miou_curve"] = [mean_iou(m) for m in total]
+        row["oracle_per_class_iou"] = _class_list(iou(total[ods_index]))
         curves["oracle_miou"] = row["oracle_miou_curve"]
+    row["partition"] = _partition_summary(units)
     row["covering_curve"] = regions.covering.tolist()
     row["boundary_pr"] = [boundaries.recall.tolist(), boundaries.precision.tolist()]
     row["sweep_values"] = values
     return row, curves
+
+
+def _class_list(values: np.ndarray) -> list:
+    """Per-class values as a JSON-safe list: None for a class absent from both the
+    ground truth and the prediction (undefined IoU)."""
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
+def _partition_summary(units: list[Unit]) -> dict | None:
+    """Fractions of checked (image, sweep value) outputs meeting each condition of a
+    segmentation; None for units without checks (deep methods, older stores)."""
+    entries = [e for u in units for e in (u.meta.get("partition") or ())]
+    if not entries:
+        return None
+
+    def fraction(key):
+        values = [e[key] for e in entries if e[key] is not None]
+        return float(np.mean(values)) if values else None
+
+    predicate = next((u.meta["predicate"] for u in units if u.meta.get("predicate")), None)
+    values = units[0].meta["sweep_values"]
+    return {"checked": len(entries), "covers": fraction("covers"),
+            "connected": fraction("connected"), "holds": fraction("holds"),
+            "maximal": fraction("maximal"), "predicate": predicate,
+            "predicate_checked": sum(e["holds"] is not None for e in entries),
+            "predicate_value": values[len(values) // 2] if predicate else None}
 
 
 _TUNED_KEYS = ("tune_split", "tuned_value", "covering_tuned", "pri_tuned", "voi_tuned",
@@ -484,6 +808,22 @@ def summarize(run_dir) -> list[dict]:
     mIoU there (semantic datasets; an upper bound) and along the sweep; median wall and
     CPU seconds per image per parameter value; the traced memory peak of one call; the
     covering curve, boundary PR curve and sweep values.
+
+    ``kind`` is ``"deep"`` or ``"classical"``. Deep rows carry real semantic scores
+    of their class maps (``miou``, ``pixel_accuracy``, ``mean_class_accuracy``, from
+    the summed confusion matrix, and ``per_class_iou``, aligned with the dataset's class
+    names in the store's ``datasets`` info, None for a class absent from both truth and
+    prediction) and ``train_dir`` (the run-relative folder of a model trained in the
+    run, else None); their region metrics score the class map's connected components.
+    Classical rows have those keys None and, on semantic datasets,
+    ``oracle_per_class_iou`` at the covering-ODS value beside ``oracle_miou`` (upper
+    bounds). ``partition`` says how often a classical row's outputs meet the
+    definition of a segmentation: ``checked`` (images x sweep values), the fractions
+    ``covers`` and ``connected`` over all of them, and for a method driven by a
+    homogeneity predicate ``holds`` (every region satisfies it) and ``maximal`` (no
+    adjacent pair could merge), checked at the middle sweep value only
+    (``predicate_value``, ``predicate_checked`` outputs, ``predicate`` its repr there;
+    these are None for methods without a predicate). None on deep rows.
 
     Rows of a dataset with a ``tune_split`` also carry the honest scores: ``tuned_value``
     is the parameter that is covering-ODS on the tune split (unperturbed), and
@@ -520,6 +860,11 @@ def summarize(run_dir) -> list[dict]:
             group = (row["dataset"], row["split"], perturbation, method)
             curves[group] = curve
             rows.append(row)
+    trained = {m.label for m in (config.methods if config else ()) if m.train is not None}
+    for row in rows:
+        train_dir = Path("train") / row["dataset"] / row["method"]
+        row["train_dir"] = (train_dir.as_posix() if row["method"] in trained
+                            and (Path(run_dir) / train_dir).is_dir() else None)
     scored = {(d.label, d.split) for d in config.datasets} if config else set()
     tune = {(d.label, d.split): d.tune_split for d in (config.datasets if config else ())
             if d.tune_split is not None}
@@ -552,7 +897,8 @@ def summarize(run_dir) -> list[dict]:
 #: Metrics compared between runs, and whether higher is better.
 COMPARED_METRICS = (("covering_ods", True), ("covering_ois", True), ("covering_tuned", True),
                     ("pri_ods", True), ("voi_ods", False), ("boundary_ods_f", True),
-                    ("boundary_ois_f", True), ("oracle_miou", True), ("sec_per_image", False))
+                    ("boundary_ois_f", True), ("oracle_miou", True), ("miou", True),
+                    ("pixel_accuracy", True), ("sec_per_image", False))
 
 
 def compare_runs(run_a, run_b) -> list[dict]:

@@ -95,6 +95,8 @@ def test_report_and_compare(two_runs, tmp_path, capsys):
     (["run", "--dataset", "nope"],
      "command line: [[datasets]] #1: unknown dataset 'nope'"),
     (["run", "--method", "slik"], "unknown method 'slik'"),
+    (["run", "--method", "slic", "--checkpoint", "missing.pt"],
+     "checkpoint 'missing.pt' does not exist"),
 ])
 def test_errors_are_one_line(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -108,3 +110,36 @@ def test_bad_config_file_is_one_line(tmp_path, capsys):
     path.write_text(CONFIG.replace("max_images", "max_imagez"))
     code, _, err = run(capsys, "run", path, "--out", tmp_path / "x")
     assert code == 2 and "bad.toml: [[datasets]] #1: unknown key 'max_imagez'" in err
+
+
+def test_run_with_checkpoints(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    from deep.checkpoints import save_checkpoint
+    from deep.registry import build_model
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        checkpoint = save_checkpoint(tmp_path / "m.pt", build_model("fcn32s_resnet18", 6),
+                                     model_name="fcn32s_resnet18",
+                                     class_names=[f"c{i}" for i in range(6)])
+        config = tmp_path / "c.toml"
+        config.write_text(CONFIG)
+        out = tmp_path / "run"
+        code, text, err = run(capsys, "run", config, "--out", out, "--max-images", "1",
+                              "--method", "slic", "--checkpoint", checkpoint,
+                              "--checkpoint", checkpoint)
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0, err
+    rows = {r["method"]: r for r in summarize(out)}
+    assert set(rows) == {"slic", "fcn32s_resnet18", "fcn32s_resnet18-2"}
+    assert rows["fcn32s_resnet18"]["kind"] == "deep"
+    assert rows["fcn32s_resnet18"]["miou"] == rows["fcn32s_resnet18-2"]["miou"]
+    assert "mIoU" in text and "fcn32s_resnet18-2" in text
+    slic = rows["slic"]
+    assert f"{slic['oracle_miou']:.3f}*" in text and "* oracle labelling" in text
+    with ResultStore(out / "results.sqlite") as store:
+        methods = store.info("config")["methods"]
+    assert [m.get("checkpoint") for m in methods] == [None, str(checkpoint), str(checkpoint)]

@@ -58,12 +58,27 @@ def test_committed_configs_load_validate_and_round_trip(path):
     config = load_config(path)
     assert config.datasets and config.methods
     for method in config.methods:
-        method.build(config.seed)
+        method.check(config.seed)
     assert RunConfig.from_dict(config.to_dict()) == config
 
 
 def test_demo_config_is_the_default():
     assert load_config(CONFIG_DIR / "demo.toml") == default_config()
+
+
+def test_demo_and_camvid_configs_train_an_fcn_in_the_run():
+    from classical.methods import METHODS
+
+    demo = default_config()
+    assert [m.name for m in demo.methods if m.kind == "classical"] == list(METHODS)
+    (fcn,) = [m for m in demo.methods if m.kind == "deep"]
+    assert fcn.name == "fcn8s_resnet18" and fcn.checkpoint is None
+    assert 1.0 <= fcn.train["minutes"] <= 3.0 and fcn.train["crop_size"] == (128, 128)
+    camvid = load_config(CONFIG_DIR / "camvid_val.toml")
+    (fcn,) = [m for m in camvid.methods if m.kind == "deep"]
+    assert fcn.train["minutes"] == 20.0 and fcn.tta_flip
+    assert [m.name for m in camvid.methods if m.kind == "classical"] == list(METHODS)
+    assert "DEEP METHOD GOES HERE" not in (CONFIG_DIR / "camvid_val.toml").read_text()
 
 
 def test_bsds_config_sweeps_twelve_values_and_tunes_on_train():
@@ -194,3 +209,96 @@ def test_labels_default_to_names_and_split_pairs():
     # train is scored by the second entry, so it is listed once, as scored.
     assert [(s, role) for _, s, role in config.scored_splits()] == [
         ("val", "score"), ("train", "score")]
+
+
+DEEP = '''
+[[datasets]]
+name = "synthetic"
+
+[[methods]]
+name = "slic"
+
+[[methods]]
+name = "fcn8s_resnet18"
+label = "fcn"
+tta_flip = true
+
+[methods.train]
+minutes = 1.5
+batch_size = 4
+crop_size = [64, 64]
+model_options = { dropout = 0.1 }
+'''
+
+
+def test_deep_entries_round_trip(tmp_path):
+    pytest.importorskip("torch")
+    config = load_config(_write(tmp_path, DEEP))
+    slic, fcn = config.methods
+    assert (slic.kind, fcn.kind) == ("classical", "deep")
+    assert fcn == MethodConfig("fcn8s_resnet18", label="fcn", tta_flip=True, train={
+        "minutes": 1.5, "batch_size": 4, "crop_size": (64, 64),
+        "model_options": {"dropout": 0.1}})
+    assert fcn.to_dict() == {"name": "fcn8s_resnet18", "label": "fcn", "tta_flip": True,
+                             "train": {"minutes": 1.5, "batch_size": 4, "crop_size": (64, 64),
+                                       "model_options": {"dropout": 0.1}}}
+    assert RunConfig.from_dict(config.to_dict()) == config
+    assert load_config(_write(tmp_path, json.dumps(config.to_dict()), "c.json")) == config
+    spec = fcn.train_spec(seed=7)
+    assert (spec.model, spec.minutes, spec.tta_flip) == ("fcn8s_resnet18", 1.5, True)
+    assert spec.options["seed"] == 7 and spec.options["val_split"] is None
+    assert spec.options["crop_size"] == [64, 64]
+    with pytest.raises(ValueError, match="trained in the run: it has no checkpoint"):
+        fcn.build()
+    checkpoint = MethodConfig("fcn8s_resnet18", checkpoint="runs/x/best.pt")
+    assert RunConfig.from_dict({"datasets": [{"name": "synthetic"}],
+                                "methods": [checkpoint.to_dict()]},
+                               check_methods=False).methods == (checkpoint,)
+
+
+FCN_ENTRY = '[[datasets]]\nname = "synthetic"\n[[methods]]\nname = "fcn8s_resnet18"\n'
+
+
+@pytest.mark.parametrize("text, error, message", [
+    (FCN_ENTRY + 'train = { minutes = 1 }\nparams = { a = 1 }\n', ValueError,
+     r"#1 \('fcn8s_resnet18'\): a deep method takes no params .* Valid keys: name, label, "
+     r"checkpoint, train, tta_flip"),
+    (FCN_ENTRY + 'checkpoint = "x.pt"\nsweep = { param = "a", values = [1] }\n', ValueError,
+     r"a deep method takes no sweep"),
+    (FCN_ENTRY + 'checkpoint = "x.pt"\ntrain = { minutes = 1 }\n', ValueError,
+     r"give either checkpoint \(a trained model\) or train"),
+    (BASE + 'tta_flip = true\n', ValueError, r"\('slic'\): tta_flip is for deep methods"),
+    (FCN_ENTRY + 'checkpoint = "x.pt"\ntta_flip = "yes"\n', TypeError,
+     r"tta_flip must be true or false; got 'yes'"),
+    (FCN_ENTRY + 'train = 3\n', TypeError, r"train must be a table"),
+    (FCN_ENTRY + 'train = { minutes = 0 }\n', ValueError, r"train: minutes must be a number > 0"),
+    (FCN_ENTRY + 'train = { minutes = "2" }\n', TypeError, r"train: minutes must be a number"),
+    (FCN_ENTRY + 'train = { batch_size = 4 }\n', ValueError,
+     r"train needs a budget: minutes = .* and/or epochs"),
+])
+def test_deep_entry_errors(tmp_path, text, error, message):
+    with pytest.raises(error, match=message):
+        load_config(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize("text, error, message", [
+    (FCN_ENTRY + 'train = { minutes = 1, batch_sise = 4 }\n', ValueError,
+     r"c.toml: \[\[methods\]\] #1 \('fcn8s_resnet18'\): train: training options "
+     r"\['batch_sise'\] are not TrainConfig fields; valid: model_options, .* Did you mean "
+     r"'batch_size'\?"),
+    (FCN_ENTRY + 'train = { minutes = 1, dataset = "camvid" }\n', ValueError,
+     r"train: training options \['dataset'\] are set by the run"),
+    (FCN_ENTRY + 'train = { minutes = 1, lr = -1.0 }\n', ValueError, r"train: lr must be"),
+    (FCN_ENTRY + 'train = { minutes = 1, batch_size = 2.5 }\n', TypeError,
+     r"train: batch_size must be an integer"),
+    (FCN_ENTRY.replace("fcn8s_resnet18", "fcn8s_resnett18") + 'train = { minutes = 1 }\n',
+     ValueError, r"a deep method's name must be a model of `segbench train --list-models`; "
+     r"got 'fcn8s_resnett18'. Did you mean 'fcn8s_resnet18'\?"),
+    (FCN_ENTRY + 'checkpoint = "nowhere.pt"\n', ValueError,
+     r"\('fcn8s_resnet18'\): checkpoint 'nowhere.pt' does not exist"),
+])
+def test_deep_entry_errors_found_by_checking(tmp_path, monkeypatch, text, error, message):
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message):
+        load_config(_write(tmp_path, text))

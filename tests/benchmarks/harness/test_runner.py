@@ -197,7 +197,7 @@ def test_tuned_run_scores_both_splits(tmp_path):
     k = train["sweep_values"].index(train["ods_value"])
     assert val["tuned_value"] == train["ods_value"]
     assert val["covering_tuned"] == val["covering_curve"][k] <= val["covering_ods"]
-    assert "Covering tuned" in (run_dir / "report.md").read_text()
+    assert "tuned" in (run_dir / "report.md").read_text()  # its wording: the report's tests
 
 
 # ---------------------------------------------------------------- datasets, seeds, methods
@@ -332,8 +332,8 @@ def test_perturbed_units_are_scored_at_the_original_size(tmp_path):
         assert np.array_equal(labels, np.repeat(np.repeat(labels[::2, ::2], 2, 0), 2, 1))
         noisy = next(store.units(perturbation="noise(0.05)"))
         assert not np.array_equal(noisy.arrays["labels"], clean.arrays["labels"])
-    # The report shows the unperturbed leaderboard only.
-    assert (run_dir / "report.md").read_text().count("| slic |") == 1
+    # How the report shows perturbed rows is tested with the report.
+    assert (run_dir / "report.md").is_file()
 
 
 # ---------------------------------------------------------------- comparing runs
