@@ -254,6 +254,13 @@ def training_table(logs: dict[str, list[dict]], table_id: str = "training") -> d
                         for i, (t, sub) in enumerate(columns)]}
 
 
+_METRIC_TITLES = {"covering_ods": "Covering ODS", "covering_ois": "Covering OIS",
+                  "covering_tuned": "Covering tuned", "pri_ods": "PRI ODS", "voi_ods": "VoI ODS",
+                  "boundary_ods_f": "Boundary F ODS", "boundary_ois_f": "Boundary F OIS",
+                  "oracle_miou": "Oracle mIoU", "miou": "mIoU", "pixel_accuracy": "Pixel acc.",
+                  "sec_per_image": "s / image"}
+
+
 def comparison_tables(rows: list[dict], name_a: str, name_b: str) -> list[dict]:
     """:func:`benchmarks.runner.compare_runs` rows as one methods × metrics table per
     (dataset, split, perturbation): cells ``A → B (B − A)`` classed by which run is
@@ -286,9 +293,11 @@ def comparison_tables(rows: list[dict], name_a: str, name_b: str) -> list[dict]:
         only = {side: sorted({r["method"] for r in group if r["present"] == side})
                 for side in ("a", "b")}
         columns = [{"title": "Method", "sub": "", "numeric": False}]
-        columns += [{"title": metric, "sub": "lower better" if not next(
-            r["higher_is_better"] for r in both if r["metric"] == metric) else "",
-            "numeric": True} for metric in metrics]
+        lower = {r["metric"] for r in both if not r["higher_is_better"]}
+        columns += [{"title": _METRIC_TITLES.get(metric, metric),
+                     "sub": "lower better" if metric in lower else (
+                         "upper bound" if metric == "oracle_miou" else ""),
+                     "numeric": True} for metric in metrics]
         tables.append({"id": f"compare-{i + 1}", "dataset": dataset, "split": split,
                        "perturbation": perturbation, "columns": columns, "rows": body,
                        "only_a": only["a"], "only_b": only["b"]})

@@ -333,8 +333,8 @@ def test_comparison_tables():
     tables = _tables.comparison_tables(_compare_rows(), "A", "B")
     assert [t["perturbation"] for t in tables] == ["noise(0.05)", "none"]
     clean = tables[1]
-    assert [c["title"] for c in clean["columns"]] == ["Method", "covering_ods", "voi_ods",
-                                                      "sec_per_image"]
+    assert [c["title"] for c in clean["columns"]] == ["Method", "Covering ODS", "VoI ODS",
+                                                      "s / image"]
     assert clean["columns"][2]["sub"] == "lower better"
     cells = clean["rows"][0]["cells"]
     assert cells[1]["text"] == "0.5 → 0.6 (+0.1)" and cells[1]["cls"] == "good"
