@@ -184,16 +184,14 @@ def _plain_per_threshold(machine, boundaries, kind: str, every: int = 10) -> flo
     return (time.process_time() - start) / len(thresholds)
 
 
-def _warm_up() -> float:
-    """Load (or compile) every Numba kernel once, on a small synthetic image."""
+def _warm_up(image_id: str) -> float:
+    """Load (or compile) the Numba kernels: one image of the sample, 9 thresholds."""
     from benchmarks.metrics.boundary import evaluate_boundaries_image
 
     start = time.perf_counter()
-    rng = np.random.default_rng(0)
-    gt = np.zeros((40, 40), bool)
-    gt[20, 3:37] = gt[3:37, 12] = True
-    evaluate_boundaries_image(rng.random((40, 40)), [gt, np.roll(gt, 1, axis=0)], kind="pb",
-                              nthresh=9)
+    boundaries = _boundaries(image_id)
+    for kind, load in INPUTS.values():
+        evaluate_boundaries_image(load(image_id), boundaries, kind=kind, nthresh=9)
     return time.perf_counter() - start
 
 
@@ -209,7 +207,7 @@ def boundary_speed(n_images: int = 5, repeat: int = 1, inputs=None,
         print(f"boundary: no BSDS500 bench_sample under {SHARED}; skipped")
         return {}
     ids = sorted(p.stem for p in (SAMPLE / "groundTruth").glob("*.mat"))[:n_images]
-    print(f"boundary: first call (Numba compile or cache load) {_warm_up():.2f} s")
+    print(f"boundary: warm-up (Numba compile or cache load) {_warm_up(ids[0]):.2f} s")
     thresholds = boundary_thresholds(NTHRESH)
     results: dict[str, dict[str, list[float]]] = {}
     for name in inputs or list(INPUTS):

@@ -212,6 +212,55 @@ def test_counting_matcher_pairs_cheapest_and_is_deterministic(rng):
     assert matcher.counts(machine) == matcher.counts(machine.copy())
 
 
+def _bipartite(rng, n_m, n_h, density):
+    """A random bipartite graph as the matcher's kernels take it (edges per machine)."""
+    adjacency = rng.random((n_m, n_h)) < density
+    adjacency[np.arange(n_m), rng.integers(0, n_h, n_m)] = True   # every machine node has one
+    indptr = np.concatenate([[0], np.cumsum(adjacency.sum(1))]).astype(np.int64)
+    human = np.nonzero(adjacency)[1].astype(np.int64)
+    return adjacency, indptr, human
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_warm_started_matching_completed_by_maximum_flow_is_maximum(seed):
+    """Greedy warm start, then SciPy's maximum flow on the part where augmenting paths
+    run: the result is a maximum matching (size from SciPy's own matcher), and the
+    surplus part is exactly the machine nodes some maximum matching leaves unpaired."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    import benchmarks.metrics._correspond as corr
+
+    rng = np.random.default_rng(seed)
+    completed = 0
+    for _ in range(40):
+        n_m, n_h = (int(v) for v in rng.integers(2, 14, 2))
+        adjacency, indptr, human = _bipartite(rng, n_m, n_h, rng.uniform(0.1, 0.4))
+        start = np.where(rng.random(n_m) < 0.5, rng.integers(0, n_h, n_m), -1)
+        mate_m, mate_h = corr._greedy_matching(indptr, human, n_h, start)
+        even, part_m, part_h, augmentable = corr._alternating_reach(indptr, human, mate_m,
+                                                                   mate_h)
+        if augmentable:
+            completed += 1
+            corr._complete_matching(indptr, human, mate_m, mate_h, part_m, part_h)
+            even, _, _, augmentable = corr._alternating_reach(indptr, human, mate_m, mate_h)
+        assert not augmentable
+        paired = np.flatnonzero(mate_m >= 0)
+        assert adjacency[paired, mate_m[paired]].all()               # real edges
+        np.testing.assert_array_equal(mate_h[mate_m[paired]], paired)  # one-to-one
+        assert (mate_h >= 0).sum() == paired.size
+
+        def size(rows):
+            graph = csr_matrix(adjacency[rows].astype(np.int8))
+            return int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
+
+        best = size(np.arange(n_m))
+        assert paired.size == best
+        for m in range(n_m):                     # unpaired in some maximum matching?
+            assert even[m] == (size(np.delete(np.arange(n_m), m)) == best)
+    assert completed > 0
+
+
 def _soft_map(rng, shape):
     """A boundary-strength map in [0, 1]: smoothed noise plus a few strong strokes, so
     that the thresholded maps range from dense meshes to a few lines."""
@@ -277,6 +326,10 @@ def test_reused_results_equal_independent_solves_at_every_threshold(seed, monkey
     gts = _annotators(rng, shape, 3)
     max_dist = 0.09                                   # 4.1 px
     image = evaluate_boundaries_image(pb, gts, kind="pb", nthresh=25, max_dist=max_dist)
+    # The guard is not vacuous: in that run matchings were completed by the maximum
+    # flow, minimum-cost problems were solved, and components were reused.
+    assert calls["complete"] > 0 and calls["solve"] > 0
+    assert 0 < calls["solved_parts"] < calls["parts"]
     maps = [thin_boundary(pb >= t) for t in image.thresholds]
     reusing = BoundaryMatcher(gts, max_dist=max_dist)
     for t in rng.permutation(len(maps)):              # any order, warm starts included
@@ -288,10 +341,6 @@ def test_reused_results_equal_independent_solves_at_every_threshold(seed, monkey
         pairs = sum(int((correspond_pixels(maps[t], gt, max_dist=max_dist)[0] >= 0).sum())
                     for gt in gts)
         assert image.cntR[t] == pairs
-    # The guard is not vacuous: matchings were completed by the maximum flow,
-    # minimum-cost problems were solved, and components were reused.
-    assert calls["complete"] > 0 and calls["solve"] > 0
-    assert calls["solved_parts"] < calls["parts"]
 
 
 def test_correspond_pixels_bad_input():
