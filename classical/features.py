@@ -221,7 +221,12 @@ def edge_strength(image, *, sigma: float = 1.0, relative: bool = False) -> np.nd
     sigma = check_real(sigma, "sigma", minimum=0)
     if not isinstance(relative, (bool, np.bool_)):
         raise TypeError(f"relative must be True or False; got {relative!r}.")
-    lab = np.ascontiguousarray(colour_features(image, "lab"), dtype=np.float32)
+    return _edge_strength(colour_features(image, "lab"), sigma, relative)
+
+
+def _edge_strength(lab: np.ndarray, sigma: float, relative: bool) -> np.ndarray:
+    """:func:`edge_strength` of an (H, W, 3) Lab image (checked arguments)."""
+    lab = np.ascontiguousarray(lab, dtype=np.float32)
     if sigma > 0:
         lab = cv2.GaussianBlur(lab, (0, 0), sigma, sigmaY=sigma, borderType=_BORDER)
         lab = lab.reshape(lab.shape[0], lab.shape[1], 3)
@@ -776,14 +781,16 @@ def standardise(features: np.ndarray) -> np.ndarray:
 
 
 def _standardise(features: np.ndarray) -> np.ndarray:
-    values = features.astype(np.float64).reshape(-1, features.shape[-1])
+    # One float64 copy, centred and scaled in place (temporaries of a 12-channel image
+    # cost more than the arithmetic).
+    values = features.reshape(-1, features.shape[-1]).astype(np.float64)
     mean = values.mean(axis=0)
-    centred = values - mean
-    std = np.sqrt((centred * centred).mean(axis=0))
+    values -= mean
+    std = np.sqrt(np.einsum("ij,ij->j", values, values) / max(values.shape[0], 1))
     # A channel whose spread is at rounding level is constant.
     constant = std <= 1e-7 * np.maximum(np.abs(mean), 1.0)
-    scale = np.where(constant, 0.0, 1.0 / np.where(constant, 1.0, std))
-    return (centred * scale).astype(np.float32).reshape(features.shape)
+    values *= np.where(constant, 0.0, 1.0 / np.where(constant, 1.0, std))
+    return values.astype(np.float32).reshape(features.shape)
 
 
 def _check_names(features) -> tuple[str, ...]:

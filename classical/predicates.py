@@ -72,7 +72,14 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 
 from ._validate import check_int, check_labels, check_real
-from .features import colour_features, edge_strength, gabor_energy, lbp_codes, standardise
+from .features import (
+    _edge_strength,
+    colour_features,
+    edge_strength,
+    gabor_energy,
+    lbp_codes,
+    standardise,
+)
 
 __all__ = [
     "SPACES",
@@ -1812,7 +1819,9 @@ def predicate_features(predicate: Predicate, image) -> dict:
     inputs = {"features": features, "texture": texture, "histograms": histograms,
               "n_bins": 10 if histograms is not None else None}
     if sigma is not None:
-        inputs["edges"] = edge_strength(image, sigma=sigma, relative=True)
+        # Reuse the Lab conversion when the colour statistics are in Lab.
+        inputs["edges"] = (_edge_strength(features, sigma, True) if space == "lab"
+                           else edge_strength(image, sigma=sigma, relative=True))
     return inputs
 
 

@@ -118,6 +118,7 @@ PARAMS = {
     "kmeans": st.fixed_dictionaries({
         "n_clusters": st.integers(1, 6),
         "features": st.sampled_from([("lab",), ("rgb",), ("lab", "xy"), ("lab", "gabor")]),
+        "n_init": st.integers(1, 2), "sample_size": st.one_of(st.none(), st.integers(1, 300)),
         "min_size": st.integers(0, 20),
         "predicate": st.one_of(st.none(), st.builds("mean_lab({!r})".format,
                                                      _lab_threshold())),
@@ -284,7 +285,7 @@ def test_split_merge_sweep_gives_nested_partitions(image, factors, predicate, mi
 def test_kmeans_guarantees(image, n_clusters, features, min_size, connectivity, threshold):
     predicate = None if threshold is None else f"mean_lab({threshold!r})"
     params = KMeansParams(n_clusters=n_clusters, features=features, min_size=min_size,
-                          predicate=predicate, connectivity=connectivity)
+                          predicate=predicate, connectivity=connectivity, n_init=1)
     labels = kmeans_segment(image, params)
     assert_partition(labels, image, connectivity)
     assert np.array_equal(labels, relabel_connected(labels, connectivity))
