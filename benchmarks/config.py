@@ -215,6 +215,20 @@ class MethodConfig:
             object.__setattr__(self, "train", _frozen(dict(self.train)))
         if self.label is None:
             object.__setattr__(self, "label", self.name)
+        # The same rules as a config file's (see _parse_deep), for configs built in Python.
+        if self.checkpoint is not None and self.train is not None:
+            raise ValueError(f"method {self.label!r}: give either checkpoint (a trained "
+                             "model) or train (train it in the run), not both.")
+        if self.kind == "deep" and (self.params or self.sweep_param is not None
+                                    or self.sweep_values):
+            raise ValueError(f"method {self.label!r}: a deep method takes no params or sweep "
+                             "(a trained model gives one class map per image).")
+        if not isinstance(self.tta_flip, bool):
+            raise TypeError(f"method {self.label!r}: tta_flip must be True or False; got "
+                            f"{self.tta_flip!r}.")
+        if self.tta_flip and self.kind == "classical":
+            raise ValueError(f"method {self.label!r}: tta_flip is for deep methods (with a "
+                             "checkpoint or train).")
 
     @property
     def kind(self) -> str:

@@ -300,4 +300,6 @@ def train_for_run(spec: TrainSpec, *, dataset: str, root: str | None, dataset_op
     tmp.write_text(json.dumps(record, sort_keys=True))
     os.replace(tmp, done)
     best = summary.best_checkpoint
-    return Path(best) if best is not None and Path(best).is_file() else Path(summary.last_checkpoint)
+    if best is not None and Path(best).is_file():
+        return Path(best)
+    return Path(summary.last_checkpoint)

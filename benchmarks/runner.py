@@ -66,8 +66,8 @@ import numpy as np
 from benchmarks.config import DatasetConfig, MethodConfig, RunConfig, load_config
 from benchmarks.store import ResultStore, Unit
 
-__all__ = ["DatasetConfig", "MethodConfig", "RunConfig", "compare_runs", "comparison_markdown",
-           "default_config", "load_config", "run", "summarize"]
+__all__ = ["DEMO_FCN", "DatasetConfig", "MethodConfig", "RunConfig", "compare_runs",
+           "comparison_markdown", "default_config", "load_config", "run", "summarize"]
 
 #: Version of the unit layout in the store (keys, columns); resuming needs the same.
 STORE_SCHEMA = 2
@@ -652,10 +652,10 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
             dataset_config = next(d for d, *_ in splits if d.label == key[0])
             train_dir = Path("train") / dataset_config.label / method.label
             if progress:
-                budget = method.train.get("minutes")
+                budget = [f"{method.train[k]:g} {unit}" for k, unit in
+                          (("minutes", "min"), ("epochs", "epochs")) if k in method.train]
                 tqdm.write(f"training {method.label} on {dataset_config.label} "
-                           f"({'%g min' % budget if budget else 'epoch cap'}) into "
-                           f"{run_dir / train_dir}")
+                           f"({', at most '.join(budget)}) into {run_dir / train_dir}")
             seconds = time.perf_counter()
             checkpoint = _train(method, dataset_config, run_dir / train_dir, config.seed,
                                 progress)

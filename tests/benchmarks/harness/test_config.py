@@ -302,3 +302,15 @@ def test_deep_entry_errors_found_by_checking(tmp_path, monkeypatch, text, error,
     monkeypatch.chdir(tmp_path)
     with pytest.raises(error, match=message):
         load_config(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"checkpoint": "a.pt", "train": {"minutes": 1}}, ValueError, "not both"),
+    ({"checkpoint": "a.pt", "params": {"x": 1}}, ValueError, "takes no params or sweep"),
+    ({"train": {"minutes": 1}, "sweep_values": (1, 2)}, ValueError, "takes no params or sweep"),
+    ({"tta_flip": True}, ValueError, "tta_flip is for deep methods"),
+    ({"checkpoint": "a.pt", "tta_flip": 1}, TypeError, "tta_flip must be True or False"),
+])
+def test_method_config_built_in_python_follows_the_file_rules(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        MethodConfig("fcn8s_resnet18", **kwargs)

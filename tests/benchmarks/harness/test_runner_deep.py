@@ -247,7 +247,8 @@ def test_deep_methods_are_skipped_on_datasets_without_classes(caplog):
     class _Semantic:
         num_classes = 6
 
-    splits = [(bsds, "val", "score", 1, _RegionsOnly()), (bsds, "train", "tune", 1, _RegionsOnly()),
+    splits = [(bsds, "val", "score", 1, _RegionsOnly()),
+              (bsds, "train", "tune", 1, _RegionsOnly()),
               (config.datasets[1], "val", "score", 1, _Semantic()),
               (config.datasets[1], "train", "score", 1, _Semantic())]
     with caplog.at_level("WARNING", logger="benchmarks.runner"):
