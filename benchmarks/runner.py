@@ -189,10 +189,10 @@ def _method_predicate(params):
     if not isinstance(predicate, Predicate):
         return None
     if getattr(params, "threshold", None) is not None and hasattr(params, "split_scale"):
-        from classical.split_merge import SplitMergeParams, _with_threshold
+        from classical.split_merge import SplitMergeParams, with_threshold
 
         if isinstance(params, SplitMergeParams):
-            predicate = _with_threshold(predicate, params.threshold)
+            predicate = with_threshold(predicate, params.threshold)
     return predicate
 
 

@@ -11,7 +11,9 @@ Program
     leaf's threshold, ``weighted``'s weight), then a pool of per-channel constants.
     Thresholded leaves read channels ``i0 .. i1 - 1`` of the sums; SRM's bound scales
     start at ``numbers[i2]``; ``&`` and ``|`` keep their operand count in ``i0``, size
-    tests their size.
+    tests their size. A ``boundary`` leaf reads no table column: it compares the mean
+    edge strength of the pair's border, which the caller passes to :func:`evaluate`
+    (``border_sum / border_count``; see :class:`~classical.predicates.BorderStats`).
 Table
     float64, a row per region, columns laid out by :class:`StatsLayout`: count
     (column :data:`COUNT`) | sums (from column :data:`SUM`: colour channels, then
@@ -51,6 +53,7 @@ from numba import njit
 from classical.predicates import (
     SRM,
     And,
+    Boundary,
     MaxSize,
     MaxStd,
     MeanDistance,
@@ -65,13 +68,14 @@ from classical.predicates import (
 )
 
 __all__ = [
-    "AND", "CHI2", "COUNT", "MAX_SIZE", "MEAN", "MIN_SIZE", "NOT", "OR", "RANGE",
+    "AND", "BOUNDARY", "CHI2", "COUNT", "MAX_SIZE", "MEAN", "MIN_SIZE", "NOT", "OR", "RANGE",
     "SRM_BOUND", "STD", "SUM", "WEIGHTED", "StatsLayout", "check_supported", "clear_row",
-    "compile_predicate", "evaluate", "mean_distance", "merge_row", "ratio",
+    "compile_predicate", "evaluate", "mean_distance", "merge_row", "ratio", "uses_border",
 ]
 
 # Opcodes; the thresholded leaves come first (``op <= CHI2``).
-MEAN, RANGE, STD, SRM_BOUND, CHI2, MIN_SIZE, MAX_SIZE, AND, OR, NOT, WEIGHTED = range(11)
+(MEAN, RANGE, STD, SRM_BOUND, CHI2, BOUNDARY, MIN_SIZE, MAX_SIZE, AND, OR, NOT,
+ WEIGHTED) = range(12)
 
 #: Columns of a table row that do not depend on the layout: the pixel count, and the
 #: first sum (constants, so the kernels' hottest loops index with literals).
@@ -116,11 +120,11 @@ class StatsLayout:
 # Predicate -> program
 # --------------------------------------------------------------------------------------
 
-_THRESHOLDED = (MeanDistance, Range, MaxStd, SRM, TextureDistance)
+_THRESHOLDED = (MeanDistance, Range, MaxStd, SRM, TextureDistance, Boundary)
 
 
 def check_supported(predicate: Predicate, method: str, *, histograms: bool = True,
-                    _root: Predicate | None = None) -> None:
+                    borders: bool = True, _root: Predicate | None = None) -> None:
     """Raise if `method`'s kernel cannot evaluate `predicate`.
 
     Parameters
@@ -131,6 +135,8 @@ def check_supported(predicate: Predicate, method: str, *, histograms: bool = Tru
     histograms : bool, optional
         Whether the kernel has histogram columns for ``texture_chi2``; region growing,
         which compares a region with one pixel, has none.
+    borders : bool, optional
+        Whether the kernel tracks the borders between regions for ``boundary``.
 
     Raises
     ------
@@ -149,20 +155,22 @@ def check_supported(predicate: Predicate, method: str, *, histograms: bool = Tru
         if isinstance(predicate, TextureDistance) and predicate.metric == "chi2" \
                 and not histograms:
             reason = "a single pixel's LBP code is no histogram to compare"
-        elif getattr(predicate, "uses_border", False):
-            reason = "it reads the border between two regions, which the kernel does not track"
+        elif isinstance(predicate, Boundary) and not borders:
+            reason = "it keeps no borders between a region and the pixels it grows by"
         elif not isinstance(predicate, _THRESHOLDED + (MinSize, MaxSize)):
             reason = f"{type(predicate).__name__} is not a predicate of classical.predicates"
         if reason is not None:
             chi2 = ", texture_chi2" if histograms else ""
+            boundary = ", boundary" if borders else ""
             raise ValueError(
                 f"{method} cannot compile predicate {root!r}: {predicate!r} has no compiled "
-                f"form ({reason}). Supported: range, std, mean, srm, texture_l2{chi2}, "
-                "min_size and max_size, combined with &, |, ~ and weighted(...)."
+                f"form ({reason}). Supported: range, std, mean, srm, texture_l2{chi2}"
+                f"{boundary}, min_size and max_size, combined with &, |, ~ and "
+                "weighted(...)."
             )
         return
     for part in parts:
-        check_supported(part, method, histograms=histograms, _root=root)
+        check_supported(part, method, histograms=histograms, borders=borders, _root=root)
 
 
 def compile_predicate(predicate: Predicate, n_colour: int, n_texture: int,
@@ -207,6 +215,8 @@ def compile_predicate(predicate: Predicate, n_colour: int, n_texture: int,
             walk(p.colour)
             walk(p.texture)
             emit(WEIGHTED, value=p.weight)
+        elif isinstance(p, Boundary):
+            emit(BOUNDARY, value=p.threshold)
         elif isinstance(p, TextureDistance):
             if p.metric == "chi2":
                 emit(CHI2, value=p.threshold)
@@ -243,6 +253,11 @@ def compile_predicate(predicate: Predicate, n_colour: int, n_texture: int,
 # --------------------------------------------------------------------------------------
 
 
+def uses_border(program: np.ndarray) -> bool:
+    """Whether a compiled program has a ``boundary`` leaf (its callers track borders)."""
+    return bool(np.any(program[:, 0] == BOUNDARY))
+
+
 @_inline
 def ratio(value, limit):
     """``max(value, 0) / limit``, with ``0 / 0 = 0`` and ``x / 0 = inf``."""
@@ -268,12 +283,15 @@ def mean_distance(data, a, other, b, pixel, c0, c1):
 
 
 @_inline
-def evaluate(program, numbers, stack, data, a, other, b, pixel, layout):
+def evaluate(program, numbers, stack, data, a, other, b, pixel, layout, border_sum=0.0,
+             border_count=0.0):
     """``(mergeable, height, priority)`` of region row `a` of `data` and `b`.
 
     `b` is a row of `other`: a table with `data`'s `layout`, or with `pixel` an (N, D)
-    matrix of pixel values (the program must then hold no CHI2). `stack` is scratch
-    space of shape (K + 1, 4), rows (ok, height, priority, has priority).
+    matrix of pixel values (the program must then hold no CHI2 or BOUNDARY). `stack` is
+    scratch space of shape (K + 1, 4), rows (ok, height, priority, has priority).
+    `border_sum` and `border_count` are the pair's border statistics, which only
+    BOUNDARY leaves read.
     """
     o_sq, o_hist, n_hist, o_lo, o_hi = layout
     top = 0
@@ -281,7 +299,7 @@ def evaluate(program, numbers, stack, data, a, other, b, pixel, layout):
     nb = 1.0 if pixel else other[b, COUNT]
     for k in range(program.shape[0]):
         op = program[k, 0]
-        if op <= CHI2:
+        if op <= BOUNDARY:
             c0 = program[k, 1]
             c1 = program[k, 2]
             limit = numbers[k]
@@ -319,6 +337,8 @@ def evaluate(program, numbers, stack, data, a, other, b, pixel, layout):
                     mean_b = other[b, c] if pixel else other[b, SUM + c] / nb
                     bound = math.sqrt(scale / na + scale / nb)
                     d = max(d, abs(data[a, SUM + c] / na - mean_b) / bound)
+            elif op == BOUNDARY:  # mean edge strength along the pair's border
+                d = border_sum / max(border_count, 1.0)
             else:  # CHI2 on the normalised histograms (tables only)
                 total_a = 0.0
                 total_b = 0.0

@@ -377,8 +377,9 @@ def test_segmenter_defaults_and_sweep(rng):
     assert segmenter.name == "region_growing"
     assert segmenter.params == RegionGrowingParams()
     assert segmenter.sweep_param == "predicate"
-    thresholds = [parse_predicate(v).threshold for v in segmenter.sweep_values]
-    assert len(thresholds) == 6 and thresholds == sorted(thresholds)  # fine -> coarse
+    # The colour threshold of the colour-texture mix grows: fine -> coarse.
+    thresholds = [parse_predicate(v).colour.threshold for v in segmenter.sweep_values]
+    assert len(thresholds) == 12 and thresholds == sorted(thresholds)
     image = noisy_image(rng, (36, 48))
     labels = segmenter(image)
     assert labels.dtype == np.int32 and labels.shape == image.shape[:2]

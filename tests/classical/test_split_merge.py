@@ -14,6 +14,7 @@ from classical.features import colour_features
 from classical.partition import check_partition
 from classical.predicates import (
     And,
+    BorderStats,
     MaxSize,
     MinSize,
     Not,
@@ -34,6 +35,7 @@ from classical.split_merge import (
     split_and_merge,
     split_merge_segmenter,
     split_merge_sweep,
+    with_threshold,
 )
 
 # --------------------------------------------------------------------------------------
@@ -483,7 +485,7 @@ def test_segmenter_with_params(rng):
     assert custom.sweep_values == segmenter.sweep_values
     image = noisy((20, 24, 3), rng)
     assert np.array_equal(custom(image), split_and_merge(image, "range_rgb(0.1)",
-                                                         min_size=100))
+                                                         min_size=500, connectivity=4))
     assert split_merge_segmenter(predicate="srm_rgb(32)").sweep_values[0] == 256.0
     assert split_merge_segmenter(predicate="max_size(9)").sweep_values == ()
     with pytest.raises(ValueError, match="has no parameter 'thresh'"):
@@ -495,7 +497,7 @@ def test_threshold_scales_every_leaf(rng):
     segmenter = split_merge_segmenter(predicate="mean_lab(10) & std_lab(20)",
                                       threshold=5, split_scale=None, min_size=0)
     assert np.array_equal(segmenter(image),
-                          split_and_merge(image, "mean_lab(5) & std_lab(10)"))
+                          split_and_merge(image, "mean_lab(5) & std_lab(10)", connectivity=4))
 
 
 # --------------------------------------------------------------------------------------
@@ -563,3 +565,89 @@ def test_weighted_predicates_are_supported(rng):
     predicate = Weighted(parse_predicate("mean_lab(10)"), parse_predicate("std_lab(5)"), 0.5)
     labels = split_and_merge(image, predicate, min_block=1)
     assert check_partition(labels, image, predicate).maximal
+
+
+# --------------------------------------------------------------------------------------
+# Boundary predicates: border statistics tracked through the merges
+# --------------------------------------------------------------------------------------
+
+
+def _greedy_reference(labels, predicate, inputs, edges):
+    """Slow reference merge: recompute every statistic from the labels, merge the
+    lowest-distance mergeable pair, repeat."""
+    labels = labels.copy()
+    while True:
+        n = int(labels.max()) + 1
+        stats = RegionStats.from_labels(labels=labels, n_labels=n, **inputs)
+        pairs, border = BorderStats.from_labels(labels, edges)
+        if not pairs.size:
+            return labels
+        ok = np.atleast_1d(predicate.mergeable(stats[pairs[:, 0]], stats[pairs[:, 1]],
+                                               border))
+        if not ok.any():
+            return labels
+        distance = np.atleast_1d(predicate.distance(stats[pairs[:, 0]], stats[pairs[:, 1]],
+                                                    border))
+        a, b = pairs[np.flatnonzero(ok)[np.argmin(distance[ok])]]
+        labels[labels == b] = a
+        labels = relabel_connected(labels)
+
+
+@pytest.mark.parametrize("text", ["weighted(mean_grey(0.3), boundary(1.5), 0.5)",
+                                  "boundary(1.2)"])
+def test_boundary_merge_equals_slow_reference(rng, text):
+    # Random grey levels on single-pixel leaves: distances do not tie, so the greedy
+    # order is unique and the compiled merge (borders added up as regions merge) must
+    # give exactly the reference's partition.
+    image = rng.random((7, 8))
+    predicate = parse_predicate(text)
+    inputs = predicate_features(predicate, image)
+    edges = inputs.pop("edges")
+    ours = split_and_merge(image, predicate, min_block=1, split="range_grey(0)")
+    expected = _greedy_reference(np.arange(56).reshape(7, 8), predicate, inputs, edges)
+    assert np.array_equal(relabel_connected(ours), relabel_connected(expected))
+    assert check_partition(ours, image, predicate).maximal
+
+
+def test_boundary_follows_the_step_not_the_shading():
+    # Two horizontal ramps with a step between them. The mean colour alone cuts the
+    # left ramp where its values drift past the threshold; mixed with a boundary term
+    # the shading merges (no edge stands out there) and the step stays a border.
+    cols = np.arange(30)
+    row = np.where(cols < 15, 0.1 + 0.02 * cols, 0.7 + 0.015 * (cols - 15))
+    image = np.tile(row, (10, 1))
+    options = dict(min_block=1, min_size=11, split="range_grey(0.001)")
+    colour = split_and_merge(image, "mean_grey(0.15)", **options)
+    assert colour.max() + 1 == 3 and colour[0, 8] != colour[0, 0]
+    both = split_and_merge(image, "weighted(mean_grey(0.15), boundary(2), 0.5)", **options)
+    expected = np.repeat((cols >= 15)[None].astype(np.int32), 10, axis=0)
+    assert np.array_equal(both, expected)
+
+
+def test_boundary_sweep_equals_independent_runs(rng):
+    image = rng.random((16, 20, 3))
+    predicate = "weighted(mean_lab(10), boundary(2), 0.4)"
+    split = "mean_lab(3)"
+    values = [5.0, 10.0, 20.0]
+    sweep = split_merge_sweep(image, predicate, values, min_block=2, split=split)
+    for value, labels in zip(values, sweep):
+        single = split_and_merge(image, with_threshold(parse_predicate(predicate), value),
+                                 min_block=2, split=split)
+        assert np.array_equal(labels, single)
+
+
+def test_boundary_needs_the_edge_map():
+    with pytest.raises(ValueError, match="compares region borders.*'edges' entry"):
+        split_and_merge(None, "boundary(2) & mean_grey(0.1)",
+                        features={"features": np.zeros((4, 4))})
+
+
+def test_with_threshold_is_the_predicate_split_and_merge_applies(rng):
+    # Scaled thresholds print readably (18 * 1.325 = 23.849999999999998 in floats).
+    assert repr(with_threshold("mean_lab(12) & std_lab(18)", 15.9)) == \
+        "mean_lab(15.9) & std_lab(23.85)"
+    assert with_threshold("mean_lab(12)", None) == parse_predicate("mean_lab(12)")
+    assert with_threshold("weighted(mean_lab(12), boundary(2), 0.3)", 6) == \
+        parse_predicate("weighted(mean_lab(6), boundary(1), 0.3)")
+    with pytest.raises(ValueError, match="no threshold to vary"):
+        with_threshold("min_size(4)", 3.0)

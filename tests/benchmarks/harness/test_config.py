@@ -5,6 +5,7 @@ import pytest
 
 from benchmarks.config import CONFIG_DIR, DatasetConfig, MethodConfig, RunConfig, load_config
 from benchmarks.runner import default_config
+from classical.predicates import parse_predicate
 
 COMMITTED = sorted(CONFIG_DIR.glob("*.toml"))
 
@@ -93,9 +94,9 @@ def test_bsds_config_sweeps_twelve_values_and_tunes_on_train():
         assert segmenter.sweep_param == MethodConfig(method.name).build().sweep_param
         assert len(values) == 12 and len(set(values)) == 12, method.name
         default = MethodConfig(method.name).build().sweep_values
-        if isinstance(values[0], str):  # region growing: "mean_lab(t)" thresholds
-            values = [float(v[9:-1]) for v in values]
-            default = [float(v[9:-1]) for v in default]
+        if isinstance(values[0], str):  # region growing: the colour part's threshold
+            values = [parse_predicate(v).colour.threshold for v in values]
+            default = [parse_predicate(v).colour.threshold for v in default]
         # Covers the default range, in the default's direction (fine to coarse).
         assert min(values) <= min(default) and max(values) >= max(default), method.name
         assert (values[0] < values[-1]) == (default[0] < default[-1]), method.name

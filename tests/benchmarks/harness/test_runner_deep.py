@@ -14,6 +14,7 @@ import pytest
 from benchmarks.config import DatasetConfig, MethodConfig, RunConfig
 from benchmarks.runner import _cover_connected, _plan_deep, run, summarize
 from benchmarks.store import ResultStore
+from classical.split_merge import SplitMergeParams, with_threshold
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -137,7 +138,7 @@ def test_partition_summary(rows, label):
     assert partition["connected"] == 1.0
     if label in ("region_growing", "split_merge"):  # predicate-driven: checked at the middle
         assert partition["predicate_checked"] == 2
-        assert partition["predicate"].startswith("mean_lab(16")
+        assert "mean_lab(16)" in partition["predicate"]
         assert partition["predicate_value"] in (16, 16.0, "mean_lab(16)")
         assert 0 <= partition["holds"] <= 1 and 0 <= partition["maximal"] <= 1
     else:  # no predicate (k-means merges by one only when given)
@@ -152,7 +153,8 @@ def test_partition_meta_per_sweep_value(deep_run):
     assert first["holds"] is None and first["n_failing"] is None
     assert isinstance(middle["holds"], bool) and middle["n_mergeable"] >= 0
     assert (middle["n_mergeable"] == 0) == middle["maximal"]
-    assert unit.meta["predicate"] == "mean_lab(16) & std_lab(24)"
+    # The default predicate's member at the middle sweep value, 16.
+    assert unit.meta["predicate"] == repr(with_threshold(SplitMergeParams().predicate, 16.0))
 
 
 def test_kmeans_merge_predicate_is_checked(tmp_path):
