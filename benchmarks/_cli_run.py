@@ -186,7 +186,8 @@ def _comparison_text(rows) -> str:
               default=None, metavar="RUN_A RUN_B",
               help="Compare two runs metric by metric instead of rendering one report.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Markdown file of the comparison (default: compare.md).")
+              help="Markdown file of the comparison (default: compare.md); the HTML page "
+                   "goes next to it (compare.html).")
 def report(run_dir: Path | None, compare: tuple[Path, Path] | None, out: Path | None) -> None:
     """Render (again) the HTML and Markdown report of a run folder, or compare two runs.
 
@@ -194,19 +195,24 @@ def report(run_dir: Path | None, compare: tuple[Path, Path] | None, out: Path | 
     Examples:
       segbench report runs/20261129-101500
       segbench report --compare runs/before runs/after --out before_after.md
+
+    A comparison is written as Markdown (`--out`) and as an HTML page of the same
+    name with the suffix .html.
     """
     if (run_dir is None) == (compare is None):
         raise ValueError("give exactly one of RUN_DIR (render its report) and "
                          "--compare RUN_A RUN_B.")
     if compare is not None:
+        from benchmarks.report import write_comparison
         from benchmarks.runner import compare_runs, comparison_markdown
 
         run_a, run_b = compare
         rows = compare_runs(run_a, run_b)
         out = out or Path("compare.md")
         out.write_text(comparison_markdown(rows, str(run_a), str(run_b)), encoding="utf-8")
+        html = write_comparison(run_a, run_b, out.with_suffix(".html"), rows=rows)
         click.echo(_comparison_text(rows))
-        click.echo(f"\ncomparison: {out}")
+        click.echo(f"\ncomparison: {out}\npage: {html}")
         return
     if out is not None:
         raise ValueError("--out is for --compare; a run's report goes into its folder.")

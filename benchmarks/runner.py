@@ -77,7 +77,7 @@ _LOG = logging.getLogger(__name__)
 #: The FCN of the demo: the recipe of RESULTS.md ("Deep models: quality") on a budget
 #: that keeps the whole demo within 5 minutes on 2 cores.
 DEMO_FCN = MethodConfig("fcn8s_resnet18", train={
-    "minutes": 2.5, "batch_size": 4, "crop_size": (128, 128), "scale_range": (0.8, 1.25),
+    "minutes": 2.0, "batch_size": 4, "crop_size": (128, 128), "scale_range": (0.8, 1.25),
     "color_jitter": 0.0, "optimizer": "adamw", "lr": 2e-3, "schedule": "onecycle",
     "model_options": {"dropout": 0.1}, "cache_samples": True})
 

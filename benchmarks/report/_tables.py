@@ -152,8 +152,8 @@ def partition_table(rows: list[dict], table_id: str = "partition") -> dict | Non
     if not checked:
         return None
     columns = [("Method", ""), ("Outputs", "images × values"), ("Covers", "image"),
-               ("Connected", "every region"), ("P(R) holds", "every region"),
-               ("Maximal", "no mergeable pair"), ("Predicate P", "")]
+               ("Connected", "every region"), ("P(R) holds", "every region, middle value"),
+               ("Maximal", "no mergeable pair"), ("Predicate P", "at the middle value")]
     body = []
     for r in checked:
         p = r["partition"]

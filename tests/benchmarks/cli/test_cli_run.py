@@ -83,6 +83,8 @@ def test_report_and_compare(two_runs, tmp_path, capsys):
     text = markdown.read_text()
     assert "| synthetic:val | none | slic | covering_ods |" in text
     assert "Only in" in text and "felzenszwalb" in text
+    page = markdown.with_suffix(".html")
+    assert f"page: {page}" in out and "<table" in page.read_text()
 
 
 @pytest.mark.parametrize("argv, message", [
