@@ -12,12 +12,12 @@ than ours; that favours skimage.)
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import numpy as np
 from skimage.filters import gabor
 
+from benchmarks.perf._common import best_time as _best_time
 from classical.features import FEATURES, feature_stack, gabor_energy, gabor_kernels
 from classical.predicates import MeanDistance, RegionStats, SRM, TextureDistance
 
@@ -28,12 +28,7 @@ def best_time(function: Callable[[], object], repeats: int, *, warmup: bool = Tr
     """Best wall time of `repeats` calls (after one warm-up call if `warmup`), in seconds."""
     if warmup:
         function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return _best_time(function, repeats)
 
 
 def synthetic_image(height: int, width: int, seed: int = 0) -> np.ndarray:

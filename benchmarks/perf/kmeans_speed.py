@@ -19,10 +19,7 @@ images, averaged over each image's annotators (a quality hint, not a benchmark r
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -34,11 +31,10 @@ from skimage.io import imread
 from skimage.segmentation import slic
 from threadpoolctl import threadpool_limits
 
+from benchmarks.perf._common import bsds_speed_main, interleaved_best
 from classical.kmeans import KMeansParams, kmeans_segment
 
 __all__ = ["covering_report", "main", "speed_report"]
-
-_BSDS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "BSDS500" / "data"
 
 #: The measured setting: colour + texture, k = 8, other parameters at their defaults.
 SPEED_PARAMS = KMeansParams(n_clusters=8, features=("lab", "gabor"))
@@ -61,16 +57,6 @@ COVERING_SETTINGS = {
 }
 
 
-def best_time(function: Callable[[], object], repeats: int) -> float:
-    """Best wall time of `repeats` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def speed_report(paths: list[Path], repeats: int = 3,
                  params: KMeansParams = SPEED_PARAMS) -> dict[str, float]:
     """Time k-means and SLIC per image; print and return the medians and the ratio."""
@@ -79,12 +65,9 @@ def speed_report(paths: list[Path], repeats: int = 3,
         cv2.setNumThreads(1)
         for path in paths:
             image = imread(path)
-            kmeans_segment(image, params)  # warm-up: imports, caches
-            slic(image, n_segments=100)
-            t_ours = t_slic = float("inf")
-            for _ in range(repeats):  # interleaved, so both see the same machine load
-                t_ours = min(t_ours, best_time(lambda: kmeans_segment(image, params), 1))
-                t_slic = min(t_slic, best_time(lambda: slic(image, n_segments=100), 1))
+            best = interleaved_best({"kmeans": lambda: kmeans_segment(image, params),
+                                     "slic": lambda: slic(image, n_segments=100)}, repeats)
+            t_ours, t_slic = best["kmeans"], best["slic"]
             ours.append(t_ours)
             theirs.append(t_slic)
             ratios.append(t_ours / t_slic)
@@ -129,22 +112,7 @@ def covering_report(root: Path, ids: list[str],
 
 def main(argv=None) -> dict[str, float]:
     """Run the speed comparison (and optionally the covering report)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=8, help="BSDS val images to time")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--covering", action="store_true",
-                        help="also report covering on 5 BSDS train images")
-    parser.add_argument("--root", type=Path, default=_BSDS, help="BSDS500/data folder")
-    args = parser.parse_args(argv)
-    paths = sorted((args.root / "images" / "val").glob("*.jpg"))[: args.images]
-    if not paths:
-        raise SystemExit(f"no BSDS val images under {args.root / 'images' / 'val'}")
-    result = speed_report(paths, args.repeats)
-    if args.covering:
-        ids = [p.stem for p in sorted((args.root / "images" / "train").glob("*.jpg"))[:5]]
-        with threadpool_limits(1):  # unlimited OpenMP threads thrash on a shared machine
-            result.update(covering_report(args.root, ids))
-    return result
+    return bsds_speed_main(__doc__, speed_report, covering_report, argv)
 
 
 if __name__ == "__main__":

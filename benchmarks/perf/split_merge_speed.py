@@ -25,9 +25,7 @@ quality hint, not a benchmark run.
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import time
 from pathlib import Path
 
 import cv2
@@ -36,11 +34,10 @@ from PIL import Image
 from skimage.segmentation import felzenszwalb
 from threadpoolctl import threadpool_limits
 
+from benchmarks.perf._common import bsds_speed_main, interleaved_best
 from classical.split_merge import SplitMergeParams, split_merge_segmenter
 
 __all__ = ["COVERING_SETTINGS", "covering_report", "main", "read_rgb", "speed_report"]
-
-_BSDS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "BSDS500" / "data"
 
 #: Settings compared by ``--covering`` (SplitMergeParams overrides).
 COVERING_SETTINGS: dict[str, dict] = {
@@ -60,15 +57,6 @@ def read_rgb(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _best_of(function, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def speed_report(paths: list[Path], repeats: int = 3) -> dict[str, float]:
     """Time split-and-merge, Felzenszwalb and the one-pass sweep per image; print medians."""
     segmenter = split_merge_segmenter()
@@ -81,12 +69,7 @@ def speed_report(paths: list[Path], repeats: int = 3) -> dict[str, float]:
             runs = {"split_merge": lambda: segmenter(image),
                     "felzenszwalb": lambda: felzenszwalb(image),
                     "sweep": lambda: segmenter.sweep(image)}
-            for run in runs.values():  # warm-up: compilation, imports, caches
-                run()
-            best = dict.fromkeys(runs, float("inf"))
-            for _ in range(repeats):
-                for name, run in runs.items():
-                    best[name] = min(best[name], _best_of(run, 1))
+            best = interleaved_best(runs, repeats)
             for name, value in best.items():
                 times[name].append(value)
             ratios["split_merge / felzenszwalb"].append(best["split_merge"]
@@ -154,22 +137,7 @@ def covering_report(root: Path, ids: list[str],
 
 def main(argv=None) -> dict[str, float]:
     """Run the speed comparison (and optionally the covering report)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=8, help="BSDS val images to time")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--covering", action="store_true",
-                        help="also report covering on 5 BSDS train images")
-    parser.add_argument("--root", type=Path, default=_BSDS, help="BSDS500/data folder")
-    args = parser.parse_args(argv)
-    paths = sorted((args.root / "images" / "val").glob("*.jpg"))[: args.images]
-    if not paths:
-        raise SystemExit(f"no BSDS val images under {args.root / 'images' / 'val'}")
-    result = speed_report(paths, args.repeats)
-    if args.covering:
-        ids = [p.stem for p in sorted((args.root / "images" / "train").glob("*.jpg"))[:5]]
-        with threadpool_limits(1):
-            result.update(covering_report(args.root, ids))
-    return result
+    return bsds_speed_main(__doc__, speed_report, covering_report, argv)
 
 
 if __name__ == "__main__":
