@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from dataclasses import dataclass
 
 import cv2
@@ -420,14 +421,71 @@ def gabor_energy(image, *, n_orientations: int = 4, wavelengths=(4.0, 8.0, 16.0)
     if pyramid:
         return _gabor_pyramid(grey, bank, n_orientations, bandwidth, smoothing)
     out = np.empty(grey.shape + (len(bank),), dtype=np.float32)
-    for k, kernel in enumerate(bank):
-        even = cv2.filter2D(grey, cv2.CV_32F, kernel.even, borderType=_BORDER)
-        odd = cv2.filter2D(grey, cv2.CV_32F, kernel.odd, borderType=_BORDER)
-        energy = cv2.magnitude(even, odd)
+    for k, (kernel, energy) in enumerate(zip(bank, _quadrature_magnitudes(grey, bank))):
         if smoothing > 0:
             sigma = smoothing * kernel.wavelength
             energy = cv2.GaussianBlur(energy, (0, 0), sigma, sigmaY=sigma, borderType=_BORDER)
         out[..., k] = energy.reshape(grey.shape)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _kernel_spectra(key: "_Key", shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Full complex DFTs (2-channel float32) of ``even + i odd`` for every
+    ``(even, odd)`` pair, flipped and wrapped around the origin of a `shape` grid so that
+    a product with an image's DFT is the correlation ``cv2.filter2D`` computes. Cached:
+    a bank is filtered over many images of few sizes."""
+    spectra = []
+    for even, odd in key.kernels:
+        size = even.shape[0]
+        wrap = (size // 2 - np.arange(size)) % np.array(shape)[:, np.newaxis]
+        grid = np.zeros(shape + (2,), np.float32)
+        grid[np.ix_(wrap[0], wrap[1])] = np.stack([even, odd], axis=-1)
+        spectra.append(cv2.dft(grid, flags=cv2.DFT_COMPLEX_OUTPUT))
+    return tuple(spectra)
+
+
+class _Key:
+    """A bank's kernels as a hashable cache key (by content)."""
+
+    def __init__(self, bank):
+        self.kernels = tuple((k.even, k.odd) for k in bank)
+        self._hash = hash(b"".join(a.tobytes() for pair in self.kernels for a in pair))
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return len(self.kernels) == len(other.kernels) and all(
+            np.array_equal(a, b) for p, q in zip(self.kernels, other.kernels)
+            for a, b in zip(p, q))
+
+
+def _quadrature_magnitudes(grey: np.ndarray, bank) -> list[np.ndarray]:
+    """``|grey (*) even + i grey (*) odd|`` (correlations, reflected border) of every
+    kernel of `bank`, each (H, W) float32.
+
+    One forward DFT of the reflected image serves the whole bank, and one complex
+    inverse DFT gives a kernel's even (real part) and odd (imaginary part) responses
+    together: a third of the transforms of two ``cv2.filter2D`` calls per kernel, which
+    transform the image, the kernel and the product each time. The result agrees with
+    ``cv2.filter2D`` (also DFT-based at these kernel sizes) to float32 rounding.
+    """
+    height, width = grey.shape
+    radius = max(k.even.shape[0] for k in bank) // 2
+    padded = cv2.copyMakeBorder(grey, radius, radius, radius, radius, _BORDER)
+    shape = (cv2.getOptimalDFTSize(padded.shape[0]), cv2.getOptimalDFTSize(padded.shape[1]))
+    # Circular correlation over a grid at least `radius` wider than the image on every
+    # side reads no wrapped-around pixel at the (H, W) outputs kept.
+    grid = np.zeros(shape, np.float32)
+    grid[:padded.shape[0], :padded.shape[1]] = padded
+    image = cv2.dft(grid, flags=cv2.DFT_COMPLEX_OUTPUT)
+    out = []
+    for spectrum in _kernel_spectra(_Key(bank), shape):
+        response = cv2.idft(cv2.mulSpectrums(image, spectrum, 0),
+                            flags=cv2.DFT_SCALE | cv2.DFT_COMPLEX_OUTPUT)
+        even, odd = cv2.split(response[radius:radius + height, radius:radius + width])
+        out.append(cv2.magnitude(even, odd).reshape(height, width))
     return out
 
 

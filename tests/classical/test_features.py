@@ -190,6 +190,19 @@ def test_gabor_bank_matches_skimage_gabor(rng, index):
     np.testing.assert_allclose(energy, abs(scale) * magnitude, atol=0.05 * energy.max())
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (5, 40), (30, 7), (41, 64)])
+def test_gabor_energy_matches_filter2d_pairs(rng, shape):
+    # The bank is filtered by DFTs, one complex inverse per kernel; it must agree with
+    # the plain definition, |filter2D(even) + i filter2D(odd)|, reflected border.
+    image = rng.random(shape).astype(np.float32)
+    bank = gabor_kernels()
+    expected = np.stack([cv2.magnitude(
+        cv2.filter2D(image, cv2.CV_32F, k.even, borderType=cv2.BORDER_REFLECT),
+        cv2.filter2D(image, cv2.CV_32F, k.odd, borderType=cv2.BORDER_REFLECT),
+    ).reshape(shape) for k in bank], axis=-1)
+    np.testing.assert_allclose(gabor_energy(image, smoothing=0), expected, rtol=0, atol=1e-6)
+
+
 def test_gabor_smoothing_averages_energy(rng):
     image = rng.random((32, 32))
     raw = gabor_energy(image, wavelengths=(4,), smoothing=0)
