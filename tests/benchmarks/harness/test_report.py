@@ -440,3 +440,18 @@ def test_write_report_options(tiny_run):
     assert "<small>[" not in html_path.read_text() and "Holm" not in md_path.read_text()
     with pytest.raises(ValueError, match="n_resamples"):
         write_report(tiny_run, n_resamples=-1)
+
+
+def test_report_of_an_unfinished_run_says_so(tiny_run, tmp_path):
+    # A killed run has its units but not the environment written at the end.
+    import shutil
+    import sqlite3
+
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(tiny_run, unfinished)
+    with sqlite3.connect(unfinished / "results.sqlite") as con:
+        con.execute("DELETE FROM info WHERE name IN ('environment', 'elapsed_s')")
+    html_path, _ = write_report(unfinished, n_resamples=0)
+    html = html_path.read_text()
+    assert "The run has not finished" in html and "--resume" in html
+    assert "slic" in html and "felzenszwalb" in html
