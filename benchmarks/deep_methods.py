@@ -62,6 +62,19 @@ def _model(checkpoint: str, mtime_ns: int):
     return load_model(checkpoint, what="the harness")
 
 
+def _missing(path) -> FileNotFoundError:
+    return FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist; train one with "
+                             "`segbench train` or fix the path.")
+
+
+def _existing(checkpoint) -> Path:
+    """`checkpoint` as a Path, or the harness's error for a missing checkpoint."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise _missing(path)
+    return path
+
+
 def _predict(image: np.ndarray, params: DeepParams) -> np.ndarray:
     from deep.infer import predict
 
@@ -69,8 +82,7 @@ def _predict(image: np.ndarray, params: DeepParams) -> np.ndarray:
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError:
-        raise FileNotFoundError(f"checkpoint {path!r} does not exist; train one with "
-                                "`segbench train` or fix the path.") from None
+        raise _missing(path) from None
     if image.ndim == 2:  # the FCNs take RGB; grey images are replicated, as at training
         image = np.repeat(image[..., None], 3, axis=-1)
     labels = predict(_model(path, mtime), image, tta_flip=params.tta_flip, window=params.window)
@@ -105,10 +117,7 @@ def checkpoint_segmenter(checkpoint, *, name: str | None = None, tta_flip: bool 
     ValueError
         If it is not a segbench checkpoint.
     """
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist; train one "
-                                "with `segbench train` or fix the path.")
+    path = _existing(checkpoint)
     if name is None:
         from deep.checkpoints import load_checkpoint
 
@@ -149,10 +158,7 @@ def checkpoint_info(checkpoint) -> dict:
     """
     from deep.checkpoints import load_checkpoint
 
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist; train one "
-                                "with `segbench train` or fix the path.")
+    path = _existing(checkpoint)
     state = load_checkpoint(path)
     return {"model_name": str(state["model_name"]), "num_classes": int(state["num_classes"]),
             "class_names": [str(c) for c in state["class_names"]]}

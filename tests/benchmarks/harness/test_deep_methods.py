@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.deep_methods import (TrainSpec, checkpoint_segmenter, class_map_regions,
-                                     is_deep, train_for_run)
+from benchmarks.deep_methods import (TrainSpec, checkpoint_info, checkpoint_segmenter,
+                                     class_map_regions, is_deep, train_for_run)
 from classical.methods import get_segmenter
 
 _OPTIONS = {"epochs": 1, "batch_size": 4, "crop_size": [48, 48], "optimizer": "adamw",
@@ -62,8 +62,10 @@ def test_class_map_regions_are_connected_components():
 
 
 def test_missing_checkpoint_and_bad_options(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="nope.pt' does not exist; train one with"):
         checkpoint_segmenter(tmp_path / "nope.pt")
+    with pytest.raises(FileNotFoundError, match="nope.pt' does not exist; train one with"):
+        checkpoint_info(tmp_path / "nope.pt")
     with pytest.raises(ValueError, match="not TrainConfig fields"):
         train_for_run(TrainSpec("fcn32s_resnet18", 1.0, {"learning_rate": 1}),
                       dataset="synthetic", root=None, dataset_options={},
