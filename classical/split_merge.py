@@ -320,6 +320,13 @@ def _find(parent, x):
     return x
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _better(ok, h, p, min_size, found, best_h, best_p):  # pragma: no cover - compiled
+    """Whether a pair evaluated to (ok, h, p) beats the best so far: mergeable (or any
+    pair while absorbing small regions), then lowest height, ties by priority."""
+    return (ok or min_size > 0) and (not found or h < best_h or (h == best_h and p < best_p))
+
+
 @njit(cache=True, nogil=True)
 def _best(x, min_size, program, numbers, data, layout, stack, links, parent, seen, stamp,
           border, edge_parent, kept, use_border):
@@ -368,12 +375,8 @@ def _best(x, min_size, program, numbers, data, layout, stack, links, parent, see
                                    or data[o, 0] < min_size):
                 ok, h, p = evaluate(program, numbers, stack, data, x, data, o, False, layout,
                                     0.0, 0.0)
-                if (ok or min_size > 0) and (not found or h < best_h
-                                              or (h == best_h and p < best_p)):
-                    found = True
-                    best_h = h
-                    best_p = p
-                    best_y = o
+                if _better(ok, h, p, min_size, found, best_h, best_p):
+                    found, best_h, best_p, best_y = True, h, p, o
         entry = following
     links[x, 1] = previous
     if previous == -1:
@@ -388,12 +391,8 @@ def _best(x, min_size, program, numbers, data, layout, stack, links, parent, see
                 e = _find(edge_parent, (entry - n) >> 1)
                 ok, h, p = evaluate(program, numbers, stack, data, x, data, o, False, layout,
                                     border[e, 0], border[e, 1])
-                if (ok or min_size > 0) and (not found or h < best_h
-                                              or (h == best_h and p < best_p)):
-                    found = True
-                    best_h = h
-                    best_p = p
-                    best_y = o
+                if _better(ok, h, p, min_size, found, best_h, best_p):
+                    found, best_h, best_p, best_y = True, h, p, o
             entry = links[entry, 2]
     return found, best_h, best_p, best_y
 
