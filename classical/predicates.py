@@ -1825,16 +1825,17 @@ def predicate_features(predicate: Predicate, image) -> dict:
     return inputs
 
 
-def _boundaries(predicate: Predicate):
+def _leaves(predicate: Predicate, types):
+    """The parts of a predicate tree that are instances of `types`, in text order."""
     if isinstance(predicate, (And, Or)):
         for operand in predicate.operands:
-            yield from _boundaries(operand)
+            yield from _leaves(operand, types)
     elif isinstance(predicate, Not):
-        yield from _boundaries(predicate.operand)
+        yield from _leaves(predicate.operand, types)
     elif isinstance(predicate, Weighted):
-        yield from _boundaries(predicate.colour)
-        yield from _boundaries(predicate.texture)
-    elif isinstance(predicate, Boundary):
+        yield from _leaves(predicate.colour, types)
+        yield from _leaves(predicate.texture, types)
+    elif isinstance(predicate, types):
         yield predicate
 
 
@@ -1864,7 +1865,7 @@ def border_sigma(predicate: Predicate) -> float | None:
     """
     if not isinstance(predicate, Predicate):
         raise TypeError(f"predicate must be a Predicate; got {type(predicate).__name__}.")
-    sigmas = sorted({p.sigma for p in _boundaries(predicate)})
+    sigmas = sorted({p.sigma for p in _leaves(predicate, Boundary)})
     if len(sigmas) > 1:
         raise ValueError(
             f"predicate {predicate!r} mixes boundary smoothings sigma = "

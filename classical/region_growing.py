@@ -71,7 +71,6 @@ from classical import _program
 from classical._program import (
     MEAN,
     SUM,
-    WEIGHTED,
     StatsLayout,
     clear_row,
     evaluate,
@@ -252,21 +251,6 @@ def _evaluate(program, numbers, stack, table, a, other, b, pixel, layout):
 
 
 @_jit
-def _weighted_means(table, r, values, q, c0, c1, t0, t1, numbers):
-    """``(mergeable, priority)`` of ``weighted(mean, mean)`` (the default colour +
-    texture predicate) for region `r` and pixel `q`: :func:`~classical._program.evaluate`
-    on that three-instruction program, operation for operation, without the
-    interpreter's stack."""
-    h_colour = ratio(mean_distance(table, r, values, q, True, c0, c1), numbers[0])
-    h_texture = ratio(mean_distance(table, r, values, q, True, t0, t1), numbers[1])
-    w = numbers[2]
-    colour = 0.0 if w == 1.0 else (1.0 - w) * h_colour
-    texture = 0.0 if w == 0.0 else w * h_texture
-    mix = colour + texture
-    return mix <= 1.0, mix
-
-
-@_jit
 def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layout):
     """Grow regions; returns the number of regions.
 
@@ -290,11 +274,6 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
     c0 = program[0, 1]
     c1 = program[0, 2]
     limit = numbers[0]
-    # So does weighted(mean, mean), the default colour + texture predicate.
-    mixed = (program.shape[0] == 3 and program[0, 0] == MEAN and program[1, 0] == MEAN
-             and program[2, 0] == WEIGHTED)
-    t0 = program[1, 1] if mixed else 0
-    t1 = program[1, 2] if mixed else 0
 
     # Room for every pixel to be a region and to be queued once per neighbour, so
     # nothing is ever reallocated; untouched pages of np.empty cost no memory.
@@ -340,8 +319,6 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
                     d = mean_distance(table, r, values, q, True, c0, c1)
                     ok = d <= limit
                     prio = ratio(d, limit)
-                elif mixed:
-                    ok, prio = _weighted_means(table, r, values, q, c0, c1, t0, t1, numbers)
                 else:
                     ok, prio = _evaluate(program, numbers, stack, table, r, values, q,
                                          True, layout)
@@ -391,9 +368,6 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
                     d = mean_distance(table, candidate, values, q, True, c0, c1)
                     ok = d <= limit
                     prio = ratio(d, limit)
-                elif mixed:
-                    ok, prio = _weighted_means(table, candidate, values, q, c0, c1, t0, t1,
-                                               numbers)
                 else:
                     ok, prio = _evaluate(program, numbers, stack, table, candidate, values,
                                          q, True, layout)

@@ -123,6 +123,7 @@ from classical.predicates import (
     RegionStats,
     TextureDistance,
     Weighted,
+    _leaves,
 )
 from classical.segmenter import Segmenter
 
@@ -155,16 +156,7 @@ _LEAVES = (Range, MaxStd, MeanDistance, TextureDistance, SRM, Boundary)
 
 def _walk_leaves(predicate: Predicate):
     """The thresholded leaves of a predicate tree in text order."""
-    if isinstance(predicate, (And, Or)):
-        for operand in predicate.operands:
-            yield from _walk_leaves(operand)
-    elif isinstance(predicate, Not):
-        yield from _walk_leaves(predicate.operand)
-    elif isinstance(predicate, Weighted):
-        yield from _walk_leaves(predicate.colour)
-        yield from _walk_leaves(predicate.texture)
-    elif isinstance(predicate, _LEAVES):
-        yield predicate
+    return _leaves(predicate, _LEAVES)
 
 
 def _primary(predicate: Predicate):
