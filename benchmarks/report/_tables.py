@@ -94,15 +94,21 @@ def leaderboard_table(rows: list[dict], stats: LeaderboardStats | None = None,
             if key == "method":
                 deep = r.get("kind") == "deep"
                 cells.append(cell(value + (" (deep)" if deep else ""), None,
-                                  "a deep model: real semantic scores" if deep else ""))
+                                  "a deep model: real semantic scores" if deep else "",
+                                  main=value, sub="deep model" if deep else ""))
                 continue
             if key in ("ods_value", "tuned_value"):
                 # A deep model's one-value "sweep" is not a parameter choice.
                 if r.get("kind") == "deep" and len(r.get("sweep_values") or ()) <= 1:
                     value = None
-                text = DASH if value is None else (
-                    f"{r['sweep_param']}={value}" if r.get("sweep_param") else str(value))
-                cells.append(cell(text))
+                if value is None:
+                    cells.append(cell(DASH))
+                    continue
+                name = r.get("sweep_param")
+                text = f"{name}={value}" if name else str(value)
+                # HTML: the value over the parameter's name, in a cell that may wrap
+                # (a predicate value is long); Markdown keeps name=value.
+                cells.append(cell(text, cls="param", main=str(value), sub=name or ""))
                 continue
             info = stats.cell(r["method"], key) if stats is not None else None
             if value is None or (isinstance(value, float) and math.isnan(value)):

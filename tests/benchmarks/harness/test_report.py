@@ -154,6 +154,10 @@ def test_leaderboard_table_marks_tuned_and_deep_columns(two_methods):
     assert heads["miou"]["sub"] == "deep models, real"
     first, second = table["rows"]
     assert second["cls"] == "deep" and second["cells"][0]["text"] == "bad (deep)"
+    assert (second["cells"][0]["main"], second["cells"][0]["sub"]) == ("bad", "deep model")
+    param = first["cells"][list(heads).index("ods_value")]
+    assert param["text"] == f"k={rows[0]['ods_value']}" and param["cls"] == "param"
+    assert (param["main"], param["sub"]) == (str(rows[0]["ods_value"]), "k")
     at = list(heads).index("covering_ods")
     good, bad = first["cells"][at], second["cells"][at]
     assert good["cls"] == "best" and good["sort"] == pytest.approx(rows[0]["covering_ods"])
