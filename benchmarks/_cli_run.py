@@ -203,7 +203,7 @@ def report(run_dir: Path | None, compare: tuple[Path, Path] | None, out: Path | 
         raise ValueError("give exactly one of RUN_DIR (render its report) and "
                          "--compare RUN_A RUN_B.")
     if compare is not None:
-        from benchmarks.report import write_comparison
+        from benchmarks.reporting import write_comparison
         from benchmarks.runner import compare_runs, comparison_markdown
 
         run_a, run_b = compare
@@ -216,7 +216,7 @@ def report(run_dir: Path | None, compare: tuple[Path, Path] | None, out: Path | 
         return
     if out is not None:
         raise ValueError("--out is for --compare; a run's report goes into its folder.")
-    from benchmarks.report import write_report
+    from benchmarks.reporting import write_report
 
     html, md = write_report(run_dir)
     click.echo(f"report: {html}\nsummary: {md}")

@@ -568,7 +568,7 @@ def run(config: RunConfig | None = None, out_dir=None, *, resume: bool = False,
     """
     from tqdm import tqdm
 
-    from benchmarks.report import write_report
+    from benchmarks.reporting import write_report
     from classical._validate import check_int
 
     if dask is not None and dask_local is not None:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import benchmarks.runner as runner
-from benchmarks.report import _figures, _stats, _tables, leaderboard_markdown, \
+from benchmarks.reporting import _figures, _stats, _tables, leaderboard_markdown, \
     write_comparison, write_report
-from benchmarks.report import _html_table
+from benchmarks.reporting import _html_table
 from benchmarks.runner import DatasetConfig, MethodConfig, RunConfig, run
 from benchmarks.store import Unit
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.report import write_comparison
+from benchmarks.reporting import write_comparison
 from benchmarks.runner import DatasetConfig, MethodConfig, RunConfig, run
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.report import _figures, _stats, _tables
+from benchmarks.reporting import _figures, _stats, _tables
 
 __all__ = ["write_report", "write_comparison", "leaderboard_markdown"]
 
@@ -236,7 +236,7 @@ def _environment():
 
 
 def _html_table(table: dict) -> str:
-    """One table (:mod:`benchmarks.report._tables` structure) as sortable HTML."""
+    """One table (:mod:`benchmarks.reporting._tables` structure) as sortable HTML."""
     return _environment().from_string(
         '{% from "_macros.html.j2" import sortable %}{{ sortable(t) }}').render(t=table)
 

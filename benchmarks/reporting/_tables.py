@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from benchmarks.report._stats import BOOTSTRAP_MARK, WILCOXON_MARK, LeaderboardStats
+from benchmarks.reporting._stats import BOOTSTRAP_MARK, WILCOXON_MARK, LeaderboardStats
 
 DASH = "–"
 
@@ -76,7 +76,7 @@ def leaderboard_table(rows: list[dict], stats: LeaderboardStats | None = None,
     are labelled "same-split ODS (optimistic)" and the tuned ones "tuned on <split>".
     Metrics with intervals in `stats` read ``point [low, high]``, the best method's cell
     is bold and the others carry the significance markers of
-    :func:`benchmarks.report._stats.leaderboard_stats`.
+    :func:`benchmarks.reporting._stats.leaderboard_stats`.
     """
     tune = next((r["tune_split"] for r in rows if r.get("tune_split")), None)
     columns = [c for c in _LEADERBOARD if any(r.get(c[0]) is not None for r in rows)]
@@ -219,7 +219,7 @@ def robustness_table(clean: list[dict], perturbed: list[dict], key: str = "cover
 def class_iou_table(rows: list[dict], classes: list[str], table_id: str = "classes"
                     ) -> dict | None:
     """Methods × classes IoU (deep: real; classical: oracle, an upper bound)."""
-    from benchmarks.report._figures import class_iou_matrix
+    from benchmarks.reporting._figures import class_iou_matrix
 
     matrix = class_iou_matrix(rows, classes)
     if matrix is None:
