@@ -485,7 +485,9 @@ def _quadrature_magnitudes(grey: np.ndarray, bank) -> list[np.ndarray]:
         response = cv2.idft(cv2.mulSpectrums(image, spectrum, 0),
                             flags=cv2.DFT_SCALE | cv2.DFT_COMPLEX_OUTPUT)
         even, odd = cv2.split(response[radius:radius + height, radius:radius + width])
-        out.append(cv2.magnitude(even, odd).reshape(height, width))
+        # Not cv2.magnitude: its result depends on the arrays' memory alignment (by an
+        # ulp), which made the features differ between calls on the same image.
+        out.append(np.sqrt(even * even + odd * odd).reshape(height, width))
     return out
 
 
