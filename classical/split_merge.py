@@ -11,8 +11,10 @@ Split
     pixels (so a block one row high is cut along its columns only). Because the cut
     depends only on a block's extent, every level of the tree is a grid, and the
     statistics of all its blocks come from one block pyramid: pixels are summed into the
-    finest grid with ``np.add.reduceat`` (and ``np.minimum`` / ``np.maximum.reduceat``
-    for the extrema), and each coarser grid from the next finer one. This is the job a
+    finest grid (with their squares, minima and maxima, in one compiled pass), and each
+    coarser grid from the next finer one, adding in the order ``np.add.reduceat`` adds
+    (and taking extrema as ``np.minimum`` / ``np.maximum.reduceat``), so the
+    statistics are bit for bit those of the reduceat formulation. This is the job a
     summed-area table does for sums, but it is exact (no cancellation: a constant block
     has variance exactly 0) and it gives minima and maxima too, so :class:`Range` is
     supported like every other predicate. :math:`P` is then evaluated once per level,
@@ -212,7 +214,7 @@ def with_threshold(predicate: Predicate | str, value: float | None) -> Predicate
     Examples
     --------
     >>> with_threshold("mean_lab(12) & std_lab(18)", 6)
-    mean_lab(6.0) & std_lab(9.0)
+    mean_lab(6) & std_lab(9)
     """
     predicate = _as_predicate(predicate)
     if value is None:
@@ -590,6 +592,233 @@ def _reduce(values, starts, axis, kind):
     return kind.reduceat(values, starts, axis=axis)
 
 
+# The block pyramid is built by compiled loops that do what ``kind.reduceat`` along
+# axis 0, then along axis 1, does, in NumPy's order of operations, so the statistics are
+# bit for bit NumPy's: a block's sum is its first value plus the pairwise sum (NumPy's
+# float64 add-reduce loop, started from -0.0) of the others. Minima and maxima are
+# order-free except for the sign of a zero when -0.0 and 0.0 tie, where NumPy's SIMD
+# loops pick one by lane order; with -0.0 in the input `_split` takes them from
+# ``reduceat`` itself.
+
+_ADD, _MIN, _MAX = 0, 1, 2
+_NEGATIVE_ZERO = np.int64(np.iinfo(np.int64).min)  # the bits of -0.0 as an int64
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_block(buf, start, n):  # pragma: no cover - compiled
+    """NumPy's pairwise sum of ``buf[start:start + n]`` for n <= 128 (one block)."""
+    if n < 8:
+        res = -0.0
+        for i in range(start, start + n):
+            res += buf[i]
+        return res
+    r0, r1, r2, r3 = buf[start], buf[start + 1], buf[start + 2], buf[start + 3]
+    r4, r5, r6, r7 = buf[start + 4], buf[start + 5], buf[start + 6], buf[start + 7]
+    i = 8
+    while i < n - n % 8:
+        j = start + i
+        r0 += buf[j]
+        r1 += buf[j + 1]
+        r2 += buf[j + 2]
+        r3 += buf[j + 3]
+        r4 += buf[j + 4]
+        r5 += buf[j + 5]
+        r6 += buf[j + 6]
+        r7 += buf[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += buf[start + i]
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _pairwise(buf, start, n):  # pragma: no cover - compiled
+    """NumPy's pairwise sum of ``buf[start:start + n]`` (its float64 add-reduce loop):
+    blocks of up to 128 values summed by `_pairwise_block`, longer runs halved (at a
+    multiple of 8) and the halves added. The recursion runs on an explicit stack."""
+    if n <= 128:
+        return _pairwise_block(buf, start, n)
+    starts = np.empty(128, np.int64)
+    lengths = np.empty(128, np.int64)
+    phase = np.empty(128, np.int64)
+    values = np.empty(128)
+    top, n_values = 0, 0
+    starts[0], lengths[0], phase[0] = start, n, 0
+    while top >= 0:
+        s, m = starts[top], lengths[top]
+        if m <= 128:
+            values[n_values] = _pairwise_block(buf, s, m)
+            n_values += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if phase[top] == 0:
+            phase[top] = 1
+            top += 1
+            starts[top], lengths[top], phase[top] = s, half, 0
+        elif phase[top] == 1:
+            phase[top] = 2
+            top += 1
+            starts[top], lengths[top], phase[top] = s + half, m - half, 0
+        else:
+            values[n_values - 2] = values[n_values - 2] + values[n_values - 1]
+            n_values -= 1
+            top -= 1
+    return values[0]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _combine(acc, x, op):  # pragma: no cover - compiled
+    """One step of a min/max reduction as NumPy's scalar loop takes it (ties: x)."""
+    if op == 1:
+        return acc if acc < x else x
+    return acc if acc > x else x
+
+
+@njit(cache=True, nogil=True)
+def _fold(buf, n, op):  # pragma: no cover - compiled
+    """``kind.reduceat`` of one block ``buf[:n]``: the first value, then the rest."""
+    if op == 0:
+        return buf[0] + _pairwise(buf, 1, n - 1)
+    acc = buf[0]
+    for i in range(1, n):
+        acc = _combine(acc, buf[i], op)
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def _reduce_rows(array, r0, r1, op, out, buf):  # pragma: no cover - compiled
+    """out[k] = kind.reduceat of array[r0:r1, k] (array is 2-D, rows reduced)."""
+    n = r1 - r0
+    m = array.shape[1]
+    if n <= 8:  # the rest is under 8 values: NumPy adds it in order from -0.0
+        if op == 0:
+            for k in range(m):
+                out[k] = -0.0
+            for r in range(r0 + 1, r1):
+                for k in range(m):
+                    out[k] += array[r, k]
+            for k in range(m):
+                out[k] = array[r0, k] + out[k]
+        else:
+            for k in range(m):
+                out[k] = array[r0, k]
+            for r in range(r0 + 1, r1):
+                for k in range(m):
+                    out[k] = _combine(out[k], array[r, k], op)
+        return
+    for k in range(m):
+        for r in range(n):
+            buf[r] = array[r0 + r, k]
+        out[k] = _fold(buf, n, op)
+
+
+@njit(cache=True, nogil=True)
+def _block_reduce(array, row_cuts, col_cuts, op):  # pragma: no cover - compiled
+    """``kind.reduceat`` of an (H, W, C) array along axis 0 at ``row_cuts[:-1]``, then
+    along axis 1 at ``col_cuts[:-1]``, kind add (op 0), minimum (1) or maximum (2), with
+    NumPy's order of operations (the first value of a block plus the pairwise sum of the
+    others), so the result is bit for bit that of NumPy."""
+    height, width, n_channels = array.shape
+    n_r, n_c = row_cuts.shape[0] - 1, col_cuts.shape[0] - 1
+    flat = array.reshape(height, width * n_channels)
+    out = np.empty((n_r, n_c, n_channels))
+    rows = np.empty((width, n_channels))
+    row_flat = rows.reshape(width * n_channels)
+    buf = np.empty(max(height, width))
+    for i in range(n_r):
+        _reduce_rows(flat, row_cuts[i], row_cuts[i + 1], op, row_flat, buf)
+        for j in range(n_c):
+            c0, c1 = col_cuts[j], col_cuts[j + 1]
+            for ch in range(n_channels):
+                for w in range(c0, c1):
+                    buf[w - c0] = rows[w, ch]
+                out[i, j, ch] = _fold(buf, c1 - c0, op)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _block_moments(array, row_cuts, col_cuts, extrema):  # pragma: no cover - compiled
+    """Sum, sum of squares and (with `extrema`) minimum and maximum of an (H, W, C)
+    array over the blocks ``row_cuts x col_cuts`` in one pass: bit for bit
+    ``_block_reduce`` of ``array``, ``array * array`` (add) and ``array`` (min, max)."""
+    height, width, n_channels = array.shape
+    n_r, n_c = row_cuts.shape[0] - 1, col_cuts.shape[0] - 1
+    m = width * n_channels
+    flat = array.reshape(height, m)
+    total = np.empty((n_r, n_c, n_channels))
+    squares = np.empty((n_r, n_c, n_channels))
+    n_e = n_r if extrema else 0
+    low = np.empty((n_e, n_c, n_channels))
+    high = np.empty((n_e, n_c, n_channels))
+    s = np.empty((width, n_channels))
+    q = np.empty((width, n_channels))
+    lo = np.empty((width, n_channels))
+    hi = np.empty((width, n_channels))
+    s_f, q_f = s.reshape(m), q.reshape(m)
+    lo_f, hi_f = lo.reshape(m), hi.reshape(m)
+    buf = np.empty(max(height, width))
+    for i in range(n_r):
+        r0, r1 = row_cuts[i], row_cuts[i + 1]
+        if r1 - r0 <= 8:
+            for k in range(m):
+                s_f[k] = -0.0
+                q_f[k] = -0.0
+            for r in range(r0 + 1, r1):
+                for k in range(m):
+                    x = flat[r, k]
+                    s_f[k] += x
+                    q_f[k] += x * x
+            for k in range(m):
+                x = flat[r0, k]
+                s_f[k] = x + s_f[k]
+                q_f[k] = x * x + q_f[k]
+            if extrema:
+                _reduce_rows(flat, r0, r1, 1, lo_f, buf)
+                _reduce_rows(flat, r0, r1, 2, hi_f, buf)
+        else:
+            _reduce_rows(flat, r0, r1, 0, s_f, buf)
+            for k in range(m):
+                for r in range(r1 - r0):
+                    x = flat[r0 + r, k]
+                    buf[r] = x * x
+                q_f[k] = _fold(buf, r1 - r0, 0)
+            if extrema:
+                _reduce_rows(flat, r0, r1, 1, lo_f, buf)
+                _reduce_rows(flat, r0, r1, 2, hi_f, buf)
+        for j in range(n_c):
+            c0, c1 = col_cuts[j], col_cuts[j + 1]
+            n = c1 - c0
+            for ch in range(n_channels):
+                if n <= 8:
+                    a = -0.0
+                    b = -0.0
+                    for w in range(c0 + 1, c1):
+                        a += s[w, ch]
+                        b += q[w, ch]
+                    total[i, j, ch] = s[c0, ch] + a
+                    squares[i, j, ch] = q[c0, ch] + b
+                else:
+                    for w in range(n):
+                        buf[w] = s[c0 + w, ch]
+                    total[i, j, ch] = _fold(buf, n, 0)
+                    for w in range(n):
+                        buf[w] = q[c0 + w, ch]
+                    squares[i, j, ch] = _fold(buf, n, 0)
+                if extrema:
+                    a = lo[c0, ch]
+                    b = hi[c0, ch]
+                    for w in range(c0 + 1, c1):
+                        a = _combine(a, lo[w, ch], 1)
+                        b = _combine(b, hi[w, ch], 2)
+                    low[i, j, ch] = a
+                    high[i, j, ch] = b
+    return total, squares, low, high
+
+
 @dataclass(frozen=True)
 class _Leaves:
     """The split's output: leaf blocks, their statistics and their label image."""
@@ -642,17 +871,19 @@ def _split(inputs: dict, predicate: Predicate, min_block: int) -> _Leaves:
     cols += [cols[-1]] * (depth - len(cols))
 
     # Block pyramid, finest level from the pixels, coarser levels from finer ones.
-    add, low, high = np.add, np.minimum, np.maximum
     fine_r, fine_c = rows[-1][:-1], cols[-1][:-1]
-
-    def from_pixels(array, kind):
-        return _reduce(_reduce(array, fine_r, 0, kind), fine_c, 1, kind)
-
-    level = {"sum": from_pixels(values, add), "sumsq": from_pixels(values * values, add),
-             "min": from_pixels(values, low), "max": from_pixels(values, high)}
+    values = np.ascontiguousarray(values)
+    numpy_extrema = bool((values.view(np.int64) == _NEGATIVE_ZERO).any())
+    total, squares, low, high = _block_moments(values, rows[-1], cols[-1], not numpy_extrema)
+    level = {"sum": total, "sumsq": squares}
+    if numpy_extrema:
+        for key, kind in (("min", np.minimum), ("max", np.maximum)):
+            level[key] = _reduce(_reduce(values, fine_r, 0, kind), fine_c, 1, kind)
+    else:
+        level["min"], level["max"] = low, high
     if texture is not None:
-        level["texture_sum"] = from_pixels(texture, add)
-        level["texture_sumsq"] = from_pixels(texture * texture, add)
+        level["texture_sum"], level["texture_sumsq"], _, _ = _block_moments(
+            np.ascontiguousarray(texture), rows[-1], cols[-1], False)
     if codes is not None:
         if codes.ndim == 2:
             cell = (np.repeat(np.arange(fine_r.size), np.diff(rows[-1]))[:, None]
@@ -662,16 +893,25 @@ def _split(inputs: dict, predicate: Predicate, min_block: int) -> _Leaves:
             level["histogram"] = counts.reshape(fine_r.size, fine_c.size, n_bins).astype(
                 np.float64)
         else:
-            level["histogram"] = from_pixels(np.asarray(codes, dtype=np.float64), add)
-    kinds = {"sum": add, "sumsq": add, "min": low, "max": high, "texture_sum": add,
-             "texture_sumsq": add, "histogram": add}
+            level["histogram"] = _block_reduce(
+                np.ascontiguousarray(codes, dtype=np.float64), rows[-1], cols[-1], _ADD)
+    ops = {"sum": _ADD, "sumsq": _ADD, "min": _MIN, "max": _MAX, "texture_sum": _ADD,
+           "texture_sumsq": _ADD, "histogram": _ADD}
+    kinds = {_MIN: np.minimum, _MAX: np.maximum}
     pyramid = [None] * depth
     pyramid[-1] = level
     for k in range(depth - 2, -1, -1):
-        r_idx = np.searchsorted(rows[k + 1], rows[k][:-1])
-        c_idx = np.searchsorted(cols[k + 1], cols[k][:-1])
-        pyramid[k] = {key: _reduce(_reduce(array, r_idx, 0, kinds[key]), c_idx, 1, kinds[key])
-                      for key, array in pyramid[k + 1].items()}
+        r_cut = np.searchsorted(rows[k + 1], rows[k])
+        c_cut = np.searchsorted(cols[k + 1], cols[k])
+        pyramid[k] = {}
+        for key, array in pyramid[k + 1].items():
+            op = ops[key]
+            if numpy_extrema and op != _ADD:
+                kind = kinds[op]
+                pyramid[k][key] = _reduce(_reduce(array, r_cut[:-1], 0, kind), c_cut[:-1],
+                                          1, kind)
+            else:
+                pyramid[k][key] = _block_reduce(array, r_cut, c_cut, op)
 
     # Top-down: evaluate P on the active blocks of each level, split where it fails.
     image_size = height * width
