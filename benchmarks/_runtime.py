@@ -36,6 +36,13 @@ def set_threads(n: int) -> None:
     if "numba" in sys.modules:
         import numba
 
+        # Numba re-reads the environment before every compilation and refuses a
+        # NUMBA_NUM_THREADS that differs from its launched pool: read it now (before
+        # the pool starts), or, if the pool already runs, keep the variable at its size.
+        try:
+            numba.config.reload_config()
+        except RuntimeError:
+            os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
