@@ -78,7 +78,8 @@ def _checkpoint_methods(paths, taken) -> tuple:
 @click.option("--root", type=click.Path(file_okay=False), default=None,
               help="The dataset's own folder, for every dataset.")
 @click.option("--method", "methods", multiple=True,
-              help="Method to include (repeatable; replaces the config's methods).")
+              help="Method to include (repeatable; replaces the config's methods; one the "
+                   "config lists, by name or label, keeps its sweep and parameters).")
 @click.option("--checkpoint", "checkpoints", multiple=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Add a trained model (a `segbench train` checkpoint) as a deep method, "
@@ -148,7 +149,12 @@ def run(ctx: click.Context, config_file: Path | None, out: Path | None, dataset:
                 for d in datasets)
         changes["datasets"] = datasets
         if methods:
-            changes["methods"] = tuple(MethodConfig(name) for name in methods)
+            # A method the config lists keeps its entry (sweep, options); others get
+            # their defaults.
+            listed = {m.name: m for m in reversed(config.methods)} | {
+                m.label: m for m in config.methods}
+            changes["methods"] = tuple(listed.get(name) or MethodConfig(name)
+                                       for name in methods)
         if checkpoints:
             kept = changes.get("methods", config.methods)
             changes["methods"] = kept + _checkpoint_methods(checkpoints,

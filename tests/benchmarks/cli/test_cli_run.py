@@ -52,6 +52,8 @@ def test_run_config_with_overrides(two_runs):
     a, b = two_runs
     with ResultStore(a / "results.sqlite") as store:
         assert store.keys() == {"synthetic:val/none/slic/000000"}   # --max-images, --method
+    slic = next(r for r in summarize(a) if r["method"] == "slic")
+    assert slic["sweep_values"] == [64, 8]       # --method keeps the config's sweep
     with ResultStore(b / "results.sqlite") as store:
         assert store.info("seed") == 4 and len(store.keys()) == 2
     assert (a / "report.html").is_file()
