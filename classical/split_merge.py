@@ -100,7 +100,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
@@ -1098,6 +1098,18 @@ def _regions(leaves: _Leaves, graph: _Edges, program, merged, k: int, min_size: 
     return region, absorbed
 
 
+def _size_fraction(min_size) -> float | None:
+    """`min_size` as a fraction of the image when it is a float in (0, 1), else None
+    (a pixel count, checked by the caller)."""
+    if isinstance(min_size, (bool, np.bool_)) or not isinstance(min_size, Real) or \
+            isinstance(min_size, Integral):
+        return None
+    if not 0.0 < float(min_size) < 1.0:
+        raise ValueError("min_size must be a pixel count (an integer >= 0) or a fraction of "
+                         f"the image's pixels in (0, 1); got {min_size!r}.")
+    return float(min_size)
+
+
 def _prepare(image, predicate, split, features, min_block, connectivity, min_size):
     """Check the arguments; return (predicate, split predicate or None, inputs, ...)."""
     predicate = _as_predicate(predicate)
@@ -1106,10 +1118,15 @@ def _prepare(image, predicate, split, features, min_block, connectivity, min_siz
         split = _as_predicate(split)
     min_block = check_int(min_block, "min_block", minimum=1)
     connectivity = check_connectivity(connectivity)
-    min_size = check_int(min_size, "min_size", minimum=0)
+    fraction = _size_fraction(min_size)
+    if fraction is None:
+        min_size = check_int(min_size, "min_size", minimum=0)
     # One set of statistics serves both predicates (required_space rejects a mix).
     both = predicate if split is None else And(predicate, split)
     inputs, _ = _statistics_inputs(both, image, features)
+    if fraction is not None:
+        height, width = np.shape(inputs["features"])[:2]
+        min_size = math.ceil(fraction * height * width)
     if predicate.uses_border and inputs.get("edges") is None:
         raise ValueError(
             f"predicate {predicate!r} compares region borders, so its inputs need the edge "
@@ -1142,9 +1159,11 @@ def split_and_merge(image, predicate, *, min_block: int = 4, connectivity: int =
         pixels, as the paper does.
     connectivity : {4, 8}, optional
         Which blocks and regions are adjacent (8: corners touching count).
-    min_size : int, optional
+    min_size : int or float, optional
         After merging, regions under this many pixels join their most similar
-        neighbour (lowest height), the lowest heights first; 0 or 1 keeps them.
+        neighbour (lowest height), the lowest heights first; 0 or 1 keeps them. A float
+        in (0, 1) is a fraction of the image's pixels (rounded up), so that one setting
+        means the same at every resolution.
     return_tree, return_history : bool, optional
         Return a :class:`SplitMergeResult` with the quadtree leaves and/or the merge
         history instead of the labels alone.
@@ -1328,7 +1347,7 @@ class SplitMergeParams:
         0.58 with the boundary term and ``min_size=500``.
     threshold : float or None
         Replaces the predicate's first threshold (``q`` for ``srm``) and scales the others
-        in proportion; None keeps the predicate as written. The default, 15.9, is the
+        in proportion; None keeps the predicate as written. The default, 12.8, is the
         covering ODS of the default sweep on the 200 BSDS500 training images.
     split_scale : float or None
         Split on `predicate` as written with every threshold multiplied by this
@@ -1342,17 +1361,23 @@ class SplitMergeParams:
     connectivity : {4, 8}
         Adjacency of blocks and regions; 4 scored slightly higher on BSDS500 train
         (0.574 against 0.568 covering ODS on all 200 images) and is faster.
-    min_size : int
-        Regions under this many pixels join their most similar neighbour.
+    min_size : int or float
+        Regions under this many pixels join their most similar neighbour; a float in
+        (0, 1) is a fraction of the image's pixels. The default, 0.0162 (2502 pixels of
+        a 481 x 321 BSDS500 image), was chosen on BSDS500 train: covering ODS on the 200
+        training images rose from 0.569 with 500 pixels to 0.585 (0.581 to 0.585 from
+        1500 to 3000 pixels); no predicate change tried moved it by more than 0.007.
+        Segmentations are coarse (about 8 regions per BSDS image at the default
+        threshold); pass a smaller value for finer ones.
     """
 
     predicate: str | Predicate = ("weighted(weighted(mean_lab(12), texture_l2(1.5), 0.4), "
                                   "boundary(2), 0.3) & std_lab(18)")
-    threshold: float | None = 15.9
+    threshold: float | None = 12.8
     split_scale: float | None = 0.33
     min_block: int = 4
     connectivity: int = 4
-    min_size: int = 500
+    min_size: int | float = 0.0162
 
 
 def _split_predicate(predicate: Predicate, split_scale) -> Predicate | None:

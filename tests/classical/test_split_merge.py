@@ -4,6 +4,8 @@ Python ones, the quadtree, the merge history and the one-pass threshold sweep.""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -355,6 +357,29 @@ def test_min_size_absorbs_small_regions(rng, min_size):
     assert np.array_equal(labels, relabel_connected(labels))
 
 
+def test_min_size_as_a_fraction_of_the_image(rng):
+    image = noisy((32, 40, 3), rng, levels=6)
+    pixels = math.ceil(0.02 * 32 * 40)            # 26
+    labels = split_and_merge(image, "range_rgb(0.1)", min_block=1, min_size=0.02)
+    assert np.array_equal(labels, split_and_merge(image, "range_rgb(0.1)", min_block=1,
+                                                  min_size=pixels))
+    assert np.bincount(labels.ravel()).min() >= pixels
+    sweep = split_merge_sweep(image, "range_rgb(0.1)", [0.05, 0.1], min_block=1,
+                              min_size=0.02)
+    assert np.array_equal(sweep[1], labels)
+    # The same fraction of a twice larger image is a larger pixel count.
+    big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
+    sizes = np.bincount(split_and_merge(big, "range_rgb(0.1)", min_block=1,
+                                        min_size=0.02).ravel())
+    assert sizes.min() >= math.ceil(0.02 * 64 * 80)
+
+
+@pytest.mark.parametrize("bad", [1.5, 0.0, -0.2, float("nan")])
+def test_min_size_fraction_out_of_range(bad):
+    with pytest.raises(ValueError, match=r"min_size must be a pixel count .* in \(0, 1\)"):
+        split_and_merge(np.zeros((4, 4)), "range_grey(0.1)", min_size=bad)
+
+
 def test_split_option_changes_only_the_split(rng):
     image = noisy((32, 32, 3), rng, levels=4)
     coarse = split_and_merge(image, "mean_lab(10)", return_tree=True)
@@ -485,7 +510,7 @@ def test_segmenter_with_params(rng):
     assert custom.sweep_values == segmenter.sweep_values
     image = noisy((20, 24, 3), rng)
     assert np.array_equal(custom(image), split_and_merge(image, "range_rgb(0.1)",
-                                                         min_size=500, connectivity=4))
+                                                         min_size=0.0162, connectivity=4))
     assert split_merge_segmenter(predicate="srm_rgb(32)").sweep_values[0] == 256.0
     assert split_merge_segmenter(predicate="max_size(9)").sweep_values == ()
     with pytest.raises(ValueError, match="has no parameter 'thresh'"):
