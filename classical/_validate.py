@@ -10,6 +10,7 @@ dependencies; :mod:`deep` and :mod:`benchmarks` import it from here.
 
 from __future__ import annotations
 
+import math
 import os
 from numbers import Integral, Real
 
@@ -227,6 +228,24 @@ def check_int(value, name: str, *, minimum: int | None = None,
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be <= {maximum}; got {value}.")
     return value
+
+
+def check_min_size(value, name: str = "min_size") -> int | float:
+    """Check a minimum region size: a pixel count (an integer >= 0) or a fraction of the
+    image's pixels (a float in (0, 1)); return it as ``int`` or ``float``."""
+    if isinstance(value, Real) and not isinstance(value, (Integral, bool, np.bool_)):
+        if not 0.0 < float(value) < 1.0:
+            raise ValueError(f"{name} must be a pixel count (an integer >= 0) or a fraction "
+                             f"of the image's pixels in (0, 1); got {value!r}.")
+        return float(value)
+    return check_int(value, name, minimum=0)
+
+
+def size_in_pixels(min_size: int | float, n_pixels: int) -> int:
+    """A checked :func:`check_min_size` value in pixels (a fraction rounded up)."""
+    if isinstance(min_size, float):
+        return math.ceil(min_size * n_pixels)
+    return min_size
 
 
 def check_real(value, name: str, *, minimum: float | None = None,

@@ -79,7 +79,8 @@ from classical._program import (
     ratio,
 )
 from classical._regions import adjacent_pairs, relabel_connected
-from classical._validate import check_connectivity, check_image, check_int
+from classical._validate import (check_connectivity, check_image, check_min_size,
+                                 size_in_pixels)
 from classical.partition import _as_predicate, _statistics_inputs
 from classical.predicates import And, Or, Predicate, RegionStats, _Thresholded
 from classical.segmenter import Segmenter
@@ -954,9 +955,10 @@ def region_growing(image, predicate, *, seeds=None, connectivity: int = 8,
         marker image when the image has shape (N, 2).
     connectivity : {4, 8}, optional
         Pixel adjacency for growing, region connectedness and merging.
-    min_size : int, optional
+    min_size : int or float, optional
         Regions smaller than this many pixels are absorbed, smallest first, by the
-        neighbour with the closest mean colour; 0 or 1 keeps every region.
+        neighbour with the closest mean colour; 0 or 1 keeps every region. A float in
+        (0, 1) is a fraction of the image's pixels (rounded up).
     merge : bool, optional
         After absorbing small regions, greedily merge adjacent regions whose union
         satisfies the predicate, most similar first, until no adjacent pair does. The
@@ -1016,12 +1018,13 @@ def region_growing(image, predicate, *, seeds=None, connectivity: int = 8,
     predicate = _as_predicate(predicate)
     _check_supported(predicate)
     connectivity = check_connectivity(connectivity)
-    min_size = check_int(min_size, "min_size", minimum=0)
+    min_size = check_min_size(min_size)
     if not isinstance(merge, (bool, np.bool_)):
         raise TypeError(f"merge must be True or False; got {merge!r}.")
     check_image(image)
     inputs, shape = _statistics_inputs(predicate, image, features)
     height, width = shape
+    min_size = size_in_pixels(min_size, height * width)
 
     # Let the predicate check its own channels and inputs on one pixel.
     probe = RegionStats.from_labels(
@@ -1106,8 +1109,9 @@ class RegionGrowingParams:
         Automatic grid seeds or unseeded growing (marker images and point lists belong
         to one image, so they are not segmenter parameters).
     connectivity : {4, 8}
-    min_size : int
-        Regions below this many pixels join their most similar neighbour.
+    min_size : int or float
+        Regions below this many pixels join their most similar neighbour; a float in
+        (0, 1) is a fraction of the image's pixels.
     merge : bool
         Merge adjacent regions whose union satisfies the predicate.
     """
@@ -1115,7 +1119,7 @@ class RegionGrowingParams:
     predicate: str | Predicate = "weighted(mean_lab(18.1), texture_l2(1.5), 0.3)"
     seeds: str | None = "auto"
     connectivity: int = 8
-    min_size: int = 300
+    min_size: int | float = 300
     merge: bool = True
 
 

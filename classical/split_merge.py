@@ -100,7 +100,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import Sequence
 
 import numpy as np
@@ -109,7 +109,8 @@ from numba import njit
 from classical import _program
 from classical._program import StatsLayout, clear_row, evaluate, merge_row
 from classical._regions import adjacent_pairs
-from classical._validate import check_connectivity, check_int, check_real
+from classical._validate import (check_connectivity, check_int, check_min_size,
+                                 check_real, size_in_pixels)
 from classical.partition import _as_predicate, _statistics_inputs
 from classical.predicates import (
     SRM,
@@ -1098,18 +1099,6 @@ def _regions(leaves: _Leaves, graph: _Edges, program, merged, k: int, min_size: 
     return region, absorbed
 
 
-def _size_fraction(min_size) -> float | None:
-    """`min_size` as a fraction of the image when it is a float in (0, 1), else None
-    (a pixel count, checked by the caller)."""
-    if isinstance(min_size, (bool, np.bool_)) or not isinstance(min_size, Real) or \
-            isinstance(min_size, Integral):
-        return None
-    if not 0.0 < float(min_size) < 1.0:
-        raise ValueError("min_size must be a pixel count (an integer >= 0) or a fraction of "
-                         f"the image's pixels in (0, 1); got {min_size!r}.")
-    return float(min_size)
-
-
 def _prepare(image, predicate, split, features, min_block, connectivity, min_size):
     """Check the arguments; return (predicate, split predicate or None, inputs, ...)."""
     predicate = _as_predicate(predicate)
@@ -1118,15 +1107,11 @@ def _prepare(image, predicate, split, features, min_block, connectivity, min_siz
         split = _as_predicate(split)
     min_block = check_int(min_block, "min_block", minimum=1)
     connectivity = check_connectivity(connectivity)
-    fraction = _size_fraction(min_size)
-    if fraction is None:
-        min_size = check_int(min_size, "min_size", minimum=0)
+    min_size = check_min_size(min_size)
     # One set of statistics serves both predicates (required_space rejects a mix).
     both = predicate if split is None else And(predicate, split)
-    inputs, _ = _statistics_inputs(both, image, features)
-    if fraction is not None:
-        height, width = np.shape(inputs["features"])[:2]
-        min_size = math.ceil(fraction * height * width)
+    inputs, (height, width) = _statistics_inputs(both, image, features)
+    min_size = size_in_pixels(min_size, height * width)
     if predicate.uses_border and inputs.get("edges") is None:
         raise ValueError(
             f"predicate {predicate!r} compares region borders, so its inputs need the edge "

@@ -176,6 +176,14 @@ def test_min_size_without_merge_and_larger_than_the_image():
     assert region_growing(image, "mean_grey(0.01)", min_size=100).max() == 0
 
 
+def test_min_size_as_a_fraction_of_the_image(rng):
+    image = noisy_image(rng)
+    pixels = int(np.ceil(0.01 * image.shape[0] * image.shape[1]))
+    labels = region_growing(image, "mean_lab(6)", min_size=0.01)
+    assert np.array_equal(labels, region_growing(image, "mean_lab(6)", min_size=pixels))
+    assert np.bincount(labels.ravel()).min() >= pixels
+
+
 def test_connectivity_4_vs_8_on_diagonal_blocks():
     checker = np.kron(np.array([[0, 1], [1, 0]]), np.ones((3, 3), dtype=np.int32))
     image = GREYS[checker]

@@ -28,6 +28,7 @@ from classical.predicates import (
     parse_predicate,
     predicate_features,
 )
+from classical.region_growing import region_growing
 from classical.segmenter import Segmenter
 from classical.split_merge import (
     HISTORY_DTYPE,
@@ -378,6 +379,8 @@ def test_min_size_as_a_fraction_of_the_image(rng):
 def test_min_size_fraction_out_of_range(bad):
     with pytest.raises(ValueError, match=r"min_size must be a pixel count .* in \(0, 1\)"):
         split_and_merge(np.zeros((4, 4)), "range_grey(0.1)", min_size=bad)
+    with pytest.raises(ValueError, match=r"min_size must be a pixel count .* in \(0, 1\)"):
+        region_growing(np.zeros((4, 4)), "mean_grey(0.1)", min_size=bad)
 
 
 def test_split_option_changes_only_the_split(rng):
