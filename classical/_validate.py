@@ -231,9 +231,12 @@ def check_int(value, name: str, *, minimum: int | None = None,
 
 
 def check_min_size(value, name: str = "min_size") -> int | float:
-    """Check a minimum region size: a pixel count (an integer >= 0) or a fraction of the
-    image's pixels (a float in (0, 1)); return it as ``int`` or ``float``."""
+    """Check a minimum region size: a pixel count (an integer >= 0; a whole float such
+    as ``50.0`` counts too) or a fraction of the image's pixels (a float in (0, 1));
+    return it as ``int`` or ``float``."""
     if isinstance(value, Real) and not isinstance(value, (Integral, bool, np.bool_)):
+        if float(value) >= 1.0 and float(value).is_integer():
+            return int(value)
         if not 0.0 < float(value) < 1.0:
             raise ValueError(f"{name} must be a pixel count (an integer >= 0) or a fraction "
                              f"of the image's pixels in (0, 1); got {value!r}.")

@@ -368,6 +368,8 @@ def test_min_size_as_a_fraction_of_the_image(rng):
     sweep = split_merge_sweep(image, "range_rgb(0.1)", [0.05, 0.1], min_block=1,
                               min_size=0.02)
     assert np.array_equal(sweep[1], labels)
+    assert np.array_equal(split_and_merge(image, "range_rgb(0.1)", min_block=1,
+                                          min_size=float(pixels)), labels)  # whole float
     # The same fraction of a twice larger image is a larger pixel count.
     big = np.repeat(np.repeat(image, 2, axis=0), 2, axis=1)
     sizes = np.bincount(split_and_merge(big, "range_rgb(0.1)", min_block=1,
@@ -375,7 +377,7 @@ def test_min_size_as_a_fraction_of_the_image(rng):
     assert sizes.min() >= math.ceil(0.02 * 64 * 80)
 
 
-@pytest.mark.parametrize("bad", [1.5, 0.0, -0.2, float("nan")])
+@pytest.mark.parametrize("bad", [1.5, 0.0, -0.2, float("nan"), float("inf")])
 def test_min_size_fraction_out_of_range(bad):
     with pytest.raises(ValueError, match=r"min_size must be a pixel count .* in \(0, 1\)"):
         split_and_merge(np.zeros((4, 4)), "range_grey(0.1)", min_size=bad)
