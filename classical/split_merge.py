@@ -586,23 +586,14 @@ def _axis_levels(length: int, min_block: int):
     return levels
 
 
-def _reduce(values, starts, axis, kind):
-    """Block reduction along `axis` at `starts` (identity when every block is 1 wide)."""
-    if starts.shape[0] == values.shape[axis]:
-        return values
-    return kind.reduceat(values, starts, axis=axis)
-
-
 # The block pyramid is built by compiled loops that do what ``kind.reduceat`` along
 # axis 0, then along axis 1, does, in NumPy's order of operations, so the statistics are
 # bit for bit NumPy's: a block's sum is its first value plus the pairwise sum (NumPy's
-# float64 add-reduce loop, started from -0.0) of the others. Minima and maxima are
-# order-free except for the sign of a zero when -0.0 and 0.0 tie, where NumPy's SIMD
-# loops pick one by lane order; with -0.0 in the input `_split` takes them from
-# ``reduceat`` itself.
+# float64 add-reduce loop, started from -0.0) of the others. Minima and maxima do not
+# depend on the order (but for the sign of a zero where -0.0 and 0.0 tie, which no
+# predicate can tell apart).
 
 _ADD, _MIN, _MAX = 0, 1, 2
-_NEGATIVE_ZERO = np.int64(np.iinfo(np.int64).min)  # the bits of -0.0 as an int64
 
 
 @njit(cache=True, nogil=True)
@@ -777,9 +768,6 @@ def _block_moments(array, row_cuts, col_cuts, extrema):  # pragma: no cover - co
                 x = flat[r0, k]
                 s_f[k] = x + s_f[k]
                 q_f[k] = x * x + q_f[k]
-            if extrema:
-                _reduce_rows(flat, r0, r1, 1, lo_f, buf)
-                _reduce_rows(flat, r0, r1, 2, hi_f, buf)
         else:
             _reduce_rows(flat, r0, r1, 0, s_f, buf)
             for k in range(m):
@@ -787,9 +775,9 @@ def _block_moments(array, row_cuts, col_cuts, extrema):  # pragma: no cover - co
                     x = flat[r0 + r, k]
                     buf[r] = x * x
                 q_f[k] = _fold(buf, r1 - r0, 0)
-            if extrema:
-                _reduce_rows(flat, r0, r1, 1, lo_f, buf)
-                _reduce_rows(flat, r0, r1, 2, hi_f, buf)
+        if extrema:
+            _reduce_rows(flat, r0, r1, 1, lo_f, buf)
+            _reduce_rows(flat, r0, r1, 2, hi_f, buf)
         for j in range(n_c):
             c0, c1 = col_cuts[j], col_cuts[j + 1]
             n = c1 - c0
@@ -873,15 +861,9 @@ def _split(inputs: dict, predicate: Predicate, min_block: int) -> _Leaves:
 
     # Block pyramid, finest level from the pixels, coarser levels from finer ones.
     fine_r, fine_c = rows[-1][:-1], cols[-1][:-1]
-    values = np.ascontiguousarray(values)
-    numpy_extrema = bool((values.view(np.int64) == _NEGATIVE_ZERO).any())
-    total, squares, low, high = _block_moments(values, rows[-1], cols[-1], not numpy_extrema)
-    level = {"sum": total, "sumsq": squares}
-    if numpy_extrema:
-        for key, kind in (("min", np.minimum), ("max", np.maximum)):
-            level[key] = _reduce(_reduce(values, fine_r, 0, kind), fine_c, 1, kind)
-    else:
-        level["min"], level["max"] = low, high
+    total, squares, low, high = _block_moments(np.ascontiguousarray(values), rows[-1],
+                                               cols[-1], True)
+    level = {"sum": total, "sumsq": squares, "min": low, "max": high}
     if texture is not None:
         level["texture_sum"], level["texture_sumsq"], _, _ = _block_moments(
             np.ascontiguousarray(texture), rows[-1], cols[-1], False)
@@ -898,21 +880,13 @@ def _split(inputs: dict, predicate: Predicate, min_block: int) -> _Leaves:
                 np.ascontiguousarray(codes, dtype=np.float64), rows[-1], cols[-1], _ADD)
     ops = {"sum": _ADD, "sumsq": _ADD, "min": _MIN, "max": _MAX, "texture_sum": _ADD,
            "texture_sumsq": _ADD, "histogram": _ADD}
-    kinds = {_MIN: np.minimum, _MAX: np.maximum}
     pyramid = [None] * depth
     pyramid[-1] = level
     for k in range(depth - 2, -1, -1):
         r_cut = np.searchsorted(rows[k + 1], rows[k])
         c_cut = np.searchsorted(cols[k + 1], cols[k])
-        pyramid[k] = {}
-        for key, array in pyramid[k + 1].items():
-            op = ops[key]
-            if numpy_extrema and op != _ADD:
-                kind = kinds[op]
-                pyramid[k][key] = _reduce(_reduce(array, r_cut[:-1], 0, kind), c_cut[:-1],
-                                          1, kind)
-            else:
-                pyramid[k][key] = _block_reduce(array, r_cut, c_cut, op)
+        pyramid[k] = {key: _block_reduce(array, r_cut, c_cut, ops[key])
+                      for key, array in pyramid[k + 1].items()}
 
     # Top-down: evaluate P on the active blocks of each level, split where it fails.
     image_size = height * width
