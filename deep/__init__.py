@@ -1,4 +1,4 @@
-"""Fully convolutional networks (FCN-32s/16s/8s) on classification backbones.
+"""Fully convolutional networks (FCN-32s/16s/8s and a stride-4 FCN-4s) on backbones.
 
 Needs the ``deep`` extra: ``pip install 'segbench[deep]'`` (torch, torchvision).
 """
@@ -13,7 +13,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from deep.backbones import BACKBONES, Backbone
 from deep.checkpoints import load_checkpoint, load_model, save_checkpoint
-from deep.fcn import FCN, FCNs, count_flops, count_parameters, fcn8s, fcn16s, fcn32s, fcns
+from deep.fcn import FCN, FCNs, count_flops, count_parameters, fcn4s, fcn8s, fcn16s, fcn32s, fcns
 from deep.infer import predict, predict_folder
 from deep.registry import build_model, list_models
 from deep.train import TrainConfig, evaluate, fit, train_one_epoch
@@ -38,6 +38,7 @@ __all__ = [
     "build_model",
     "count_flops",
     "count_parameters",
+    "fcn4s",
     "fcn8s",
     "fcn16s",
     "fcn32s",

@@ -88,13 +88,14 @@ __all__ = [
     "VGGHead",
     "count_flops",
     "count_parameters",
+    "fcn4s",
     "fcn8s",
     "fcn16s",
     "fcn32s",
     "fcns",
 ]
 
-_VARIANTS = (32, 16, 8)
+_VARIANTS = (32, 16, 8, 4)
 _VGG = ("vgg16", "vgg16_bn")
 
 
@@ -265,12 +266,15 @@ class FCN(SegmentationModel):
     Parameters
     ----------
     backbone : Backbone
-        Must expose the stride-32 tap, plus 16 for FCN-16s and 16 and 8 for FCN-8s.
+        Must expose the stride-32 tap, plus 16 for FCN-16s, 16 and 8 for FCN-8s and 16,
+        8 and 4 for FCN-4s.
     num_classes : int
         Output classes (>= 1).
-    variant : {32, 16, 8}, optional
-        The paper's FCN-32s, FCN-16s or FCN-8s (default 8): the stride of the finest
-        skip, hence the factor of the final upsampler.
+    variant : {32, 16, 8, 4}, optional
+        The paper's FCN-32s, FCN-16s or FCN-8s (default 8), or FCN-4s, which continues
+        the paper's pattern one step further with a skip from the stride-4 tap (pool2)
+        for thin structures: the stride of the finest skip, hence the factor of the
+        final upsampler.
     head : nn.Module, optional
         Applied to the stride-32 tap before ``score_fr`` (default: ``nn.Identity()``).
     head_channels : int, optional
@@ -285,10 +289,10 @@ class FCN(SegmentationModel):
     backbone, head : nn.Module
     score_fr : nn.Conv2d
         1x1, head channels -> num_classes.
-    score_pool4, score_pool3 : nn.Conv2d or None
-        Zero-initialised 1x1 score layers on the stride-16 / stride-8 taps.
-    upscore2, upscore_pool4 : Upsample or None
-        x2 upsamplers before adding ``score_pool4`` / ``score_pool3``.
+    score_pool4, score_pool3, score_pool2 : nn.Conv2d or None
+        Zero-initialised 1x1 score layers on the stride-16 / 8 / 4 taps.
+    upscore2, upscore_pool4, upscore_pool3 : Upsample or None
+        x2 upsamplers before adding ``score_pool4`` / ``score_pool3`` / ``score_pool2``.
     upscore : Upsample
         Final upsampler, x`variant`.
 
@@ -304,7 +308,7 @@ class FCN(SegmentationModel):
                  learnable_upsampling: bool = True, mean=None, std=None) -> None:
         if isinstance(variant, bool) or not isinstance(variant, int) or variant not in _VARIANTS:
             raise ValueError(f"variant must be one of {_VARIANTS}; got {variant!r}.")
-        skips = tuple(s for s in (16, 8) if s >= variant)
+        skips = tuple(s for s in (16, 8, 4) if s >= variant)
         _require_strides(backbone, (*reversed(skips), 32), f"FCN-{variant}s")
         super().__init__(num_classes,
                          backbone.mean if mean is None else mean,
@@ -321,12 +325,16 @@ class FCN(SegmentationModel):
         self.head = head
         self.score_fr = nn.Conv2d(head_channels, num_classes, kernel_size=1)
         self.score_pool4 = self.upscore2 = self.score_pool3 = self.upscore_pool4 = None
+        self.score_pool2 = self.upscore_pool3 = None
         if 16 in skips:
             self.upscore2 = Upsample(num_classes, 2, learnable_upsampling)
             self.score_pool4 = _zero_conv1x1(backbone.out_channels[16], num_classes)
         if 8 in skips:
             self.upscore_pool4 = Upsample(num_classes, 2, learnable_upsampling)
             self.score_pool3 = _zero_conv1x1(backbone.out_channels[8], num_classes)
+        if 4 in skips:
+            self.upscore_pool3 = Upsample(num_classes, 2, learnable_upsampling)
+            self.score_pool2 = _zero_conv1x1(backbone.out_channels[4], num_classes)
         self.upscore = Upsample(num_classes, variant, learnable_upsampling)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -356,6 +364,8 @@ class FCN(SegmentationModel):
             score = self.upscore2(score) + self.score_pool4(features[16])
         if self.score_pool3 is not None:
             score = self.upscore_pool4(score) + self.score_pool3(features[8])
+        if self.score_pool2 is not None:
+            score = self.upscore_pool3(score) + self.score_pool2(features[4])
         return self.upscore(score)[..., :height, :width]
 
 
@@ -475,7 +485,7 @@ def _build_fcn(variant: int, backbone: str, num_classes: int, weights,
     weights = _check_weights(weights)
     dropout = check_real(dropout, "dropout", minimum=0.0, maximum=1.0)
     enum = weights if isinstance(weights, tvm.WeightsEnum) else None
-    strides = tuple(s for s in (8, 16, 32) if s >= variant)
+    strides = tuple(s for s in (4, 8, 16, 32) if s >= variant)
     body, network = _make_backbone(backbone, enum, strides)
     if backbone in _VGG:
         head = VGGHead(body.out_channels[32], 4096, dropout)
@@ -548,6 +558,11 @@ def fcn8s(backbone: str = "vgg16", num_classes: int = 21, *, weights=None,
     return _build_fcn(8, backbone, num_classes, weights, learnable_upsampling, dropout)
 
 
+def fcn4s(backbone: str = "vgg16", num_classes: int = 21, *, weights=None,
+          learnable_upsampling: bool = True, dropout: float = 0.5) -> FCN:
+    return _build_fcn(4, backbone, num_classes, weights, learnable_upsampling, dropout)
+
+
 fcn32s.__doc__ = _BUILDER_DOC.format(
     title="FCN-32s", name="fcn32s",
     summary="Scores from the stride-32 features, upsampled x32 in one step.")
@@ -559,6 +574,12 @@ fcn8s.__doc__ = _BUILDER_DOC.format(
     title="FCN-8s", name="fcn8s",
     summary="FCN-16s plus zero-initialised ``score_pool3`` scores from the stride-8 "
             "tap, added after another x2 upsampling; final x8 upsampling.")
+fcn4s.__doc__ = _BUILDER_DOC.format(
+    title="FCN-4s", name="fcn4s",
+    summary="FCN-8s plus zero-initialised ``score_pool2`` scores from the stride-4 "
+            "tap, added after a third x2\n    upsampling; final x4 upsampling. The paper "
+            "stops at FCN-8s (diminishing returns on PASCAL);\n    the finer skip is for "
+            "thin classes such as CamVid's poles and signs.")
 
 
 def fcns(backbone: str = "vgg16", num_classes: int = 21, *, weights=None) -> FCNs:

@@ -3,7 +3,7 @@
 Names
 -----
 - ``<builder>_<backbone>`` for the builders of :mod:`deep.fcn` (``fcn32s``, ``fcn16s``,
-  ``fcn8s``, ``fcns``) and every backbone of :data:`deep.backbones.BACKBONES`, e.g.
+  ``fcn8s``, ``fcn4s``, ``fcns``) and every backbone of :data:`deep.backbones.BACKBONES`, e.g.
   ``fcn32s_vgg16``, ``fcn8s_resnet18``, ``fcn8s_mobilenet_v3_large``, ``fcns_vgg16``.
   Options are the builder's keyword arguments (``weights``, ``learnable_upsampling``,
   ``dropout``; ``fcns`` takes ``weights`` only).
@@ -35,7 +35,7 @@ from classical._validate import check_int
 
 from .backbones import BACKBONES, IMAGENET_MEAN, IMAGENET_STD
 from .fcn import SegmentationModel, _check_batch, _check_weights, _load_checkpoint
-from .fcn import fcn8s, fcn16s, fcn32s, fcns
+from .fcn import fcn4s, fcn8s, fcn16s, fcn32s, fcns
 
 __all__ = ["TorchvisionSegmentation", "build_model", "list_models"]
 
@@ -91,7 +91,7 @@ def _torchvision(builder: Callable[..., nn.Module], num_classes: int, *,
 
 def _registry() -> dict[str, Callable[..., nn.Module]]:
     table: dict[str, Callable[..., nn.Module]] = {}
-    for builder in (fcn32s, fcn16s, fcn8s, fcns):
+    for builder in (fcn32s, fcn16s, fcn8s, fcn4s, fcns):
         for backbone in BACKBONES:
             table[f"{builder.__name__}_{backbone}"] = partial(builder, backbone)
     for builder in (tvseg.fcn_resnet50, tvseg.deeplabv3_resnet50,

@@ -16,6 +16,7 @@ from deep.fcn import (
     VGGHead,
     count_flops,
     count_parameters,
+    fcn4s,
     fcn8s,
     fcn16s,
     fcn32s,
@@ -24,7 +25,7 @@ from deep.fcn import (
 from deep.registry import build_model, list_models
 from deep.upsample import Upsample
 
-FCN_BUILDERS = {"fcn32s": fcn32s, "fcn16s": fcn16s, "fcn8s": fcn8s}
+FCN_BUILDERS = {"fcn32s": fcn32s, "fcn16s": fcn16s, "fcn8s": fcn8s, "fcn4s": fcn4s}
 FCN_BACKBONES = ["vgg16", "resnet18", "densenet121", "mobilenet_v2", "mobilenet_v3_large",
                  "mobilenet_v3_small"]
 # Odd sizes: one needing padding on both axes, one smaller than the output stride.
@@ -52,13 +53,14 @@ def _check_logits(model, num_classes=NUM_CLASSES):
 
 
 @pytest.mark.parametrize("backbone", FCN_BACKBONES)
-@pytest.mark.parametrize("variant", [32, 16, 8])
+@pytest.mark.parametrize("variant", [32, 16, 8, 4])
 def test_fcn_returns_logits_of_the_input_size(variant, backbone):
     model = FCN_BUILDERS[f"fcn{variant}s"](backbone, NUM_CLASSES)
     assert isinstance(model, FCN) and model.variant == variant
     assert model.upscore.factor == variant
     assert (model.score_pool4 is not None) == (variant <= 16)
-    assert (model.score_pool3 is not None) == (variant == 8)
+    assert (model.score_pool3 is not None) == (variant <= 8)
+    assert (model.score_pool2 is not None) == (variant == 4)
     if backbone == "vgg16":     # fc6/fc7 convolutionalised, size-preserving
         head = model.head
         assert (head.fc6.in_channels, head.fc6.out_channels) == (512, 4096)
@@ -104,11 +106,13 @@ def _without_skips(model, x):
         score = model.upscore2(score)
     if model.upscore_pool4 is not None:
         score = model.upscore_pool4(score)
+    if model.upscore_pool3 is not None:
+        score = model.upscore_pool3(score)
     return model.upscore(score)[..., :height, :width]
 
 
 @pytest.mark.parametrize("backbone", ["resnet18", "mobilenet_v3_small"])
-@pytest.mark.parametrize("builder", [fcn16s, fcn8s])
+@pytest.mark.parametrize("builder", [fcn16s, fcn8s, fcn4s])
 def test_zero_initialised_skips_contribute_nothing_at_first(builder, backbone):
     model = builder(backbone, NUM_CLASSES).eval()
     x = _inputs(1, 70, 50)
@@ -118,15 +122,19 @@ def test_zero_initialised_skips_contribute_nothing_at_first(builder, backbone):
         assert not model.score_pool4(features[16]).any()
         if model.score_pool3 is not None:
             assert not model.score_pool3(features[8]).any()
+        if model.score_pool2 is not None:
+            assert not model.score_pool2(features[4]).any()
 
 
-@pytest.mark.parametrize("builder", [fcn16s, fcn8s])
+@pytest.mark.parametrize("builder", [fcn16s, fcn8s, fcn4s])
 def test_skip_score_layers_receive_gradients(builder):
     model = builder("mobilenet_v3_small", NUM_CLASSES).train()
     x = _inputs(2, 64, 64)
     target = torch.randint(NUM_CLASSES, (2, 64, 64), generator=torch.Generator().manual_seed(1))
     F.cross_entropy(model(x), target).backward()
-    skips = [model.score_pool4] + ([model.score_pool3] if model.score_pool3 is not None else [])
+    skips = [layer for layer in (model.score_pool4, model.score_pool3, model.score_pool2)
+             if layer is not None]
+    assert len(skips) == {fcn16s: 1, fcn8s: 2, fcn4s: 3}[builder]
     for layer in skips:
         assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
         assert layer.bias.grad.abs().sum() > 0
@@ -213,8 +221,8 @@ def test_model_argument_errors():
     with pytest.raises(ValueError, match=r"dropout must be <= 1; got 2"):
         fcn8s("mobilenet_v3_small", NUM_CLASSES, dropout=2.0)
     backbone = Backbone("mobilenet_v3_small", strides=(16, 32))
-    with pytest.raises(ValueError, match=r"variant must be one of \(32, 16, 8\); got 4"):
-        FCN(backbone, NUM_CLASSES, variant=4)
+    with pytest.raises(ValueError, match=r"variant must be one of \(32, 16, 8, 4\); got 2"):
+        FCN(backbone, NUM_CLASSES, variant=2)
     with pytest.raises(ValueError, match=r"FCN-8s needs backbone taps at strides \(8, 16, 32\); "
                                          r".* exposes \(16, 32\) \(missing \(8,\)\)"):
         FCN(backbone, NUM_CLASSES, variant=8)
@@ -234,7 +242,7 @@ def test_registry_names():
     names = list_models()
     assert names == sorted(names)
     for expected in ["fcn32s_vgg16", "fcn16s_vgg16_bn", "fcn8s_resnet18", "fcn8s_resnet101",
-                     "fcn8s_mobilenet_v3_large", "fcns_vgg16", "fcns_resnet50",
+                     "fcn8s_mobilenet_v3_large", "fcn4s_resnet18", "fcns_vgg16", "fcns_resnet50",
                      "tv_fcn_resnet50", "tv_deeplabv3_resnet50",
                      "tv_deeplabv3_mobilenet_v3_large", "tv_lraspp_mobilenet_v3_large"]:
         assert expected in names
