@@ -641,42 +641,48 @@ def _calm_seeds(values, stride, height, width, cell):
     in raster order on ties. `values` is zero on the one-pixel border, so a full 3 x 3
     sum there is the sum over the clipped window."""
     n_dims = values.shape[1]
-    n_pixels = values.shape[0]
-    # Sums of 3 along rows of each channel and of the squared norm (column n_dims).
-    norm = np.empty(n_pixels)
-    for p in range(n_pixels):
-        total = 0.0
-        for c in range(n_dims):
-            total += values[p, c] * values[p, c]
-        norm[p] = total
-    row = np.empty((n_pixels, n_dims + 1))
-    for c in range(n_dims + 1):
-        row[0, c] = 0.0
-        row[n_pixels - 1, c] = 0.0
-    for p in range(1, n_pixels - 1):
-        for c in range(n_dims):
-            row[p, c] = values[p - 1, c] + values[p, c] + values[p + 1, c]
-        row[p, n_dims] = norm[p - 1] + norm[p] + norm[p + 1]
+    # Horizontal sums of 3 of each channel and of the squared norm (column n_dims) for
+    # the three padded rows a window spans, in a ring: one pass over `values`.
+    ring = np.zeros((3, stride, n_dims + 1))
+    norm = np.zeros(stride)
     rows = (height + cell - 1) // cell
     cols = (width + cell - 1) // cell
     best = np.empty(rows * cols)
     where = np.empty(rows * cols, dtype=np.int64)
     for k in range(rows * cols):
         best[k] = np.inf
-    for y in range(height):
+    for y in range(-2, height):
+        # Padded row y + 2 into its slot of the ring (the last one is the zero border).
+        base = (y + 2) * stride
+        for x in range(stride):
+            total = 0.0
+            for c in range(n_dims):
+                total += values[base + x, c] * values[base + x, c]
+            norm[x] = total
+        slot = ring[(y + 2) % 3]
+        for x in range(1, width + 1):
+            p = base + x
+            for c in range(n_dims):
+                slot[x, c] = values[p - 1, c] + values[p, c] + values[p + 1, c]
+            slot[x, n_dims] = norm[x - 1] + norm[x] + norm[x + 1]
+        if y < 0:
+            continue
+        above = ring[y % 3]
+        middle = ring[(y + 1) % 3]
+        below = ring[(y + 2) % 3]
         m_rows = min(y + 2, height) - max(y - 1, 0)
         for x in range(width):
             m = m_rows * (min(x + 2, width) - max(x - 1, 0))
-            p = (y + 1) * stride + x + 1
             # sum_c var_c = E[|v|^2] - sum_c E[v_c]^2 over the window
-            variance = (row[p - stride, n_dims] + row[p, n_dims] + row[p + stride, n_dims]) / m
+            variance = (above[x + 1, n_dims] + middle[x + 1, n_dims]
+                        + below[x + 1, n_dims]) / m
             for c in range(n_dims):
-                mean = (row[p - stride, c] + row[p, c] + row[p + stride, c]) / m
+                mean = (above[x + 1, c] + middle[x + 1, c] + below[x + 1, c]) / m
                 variance -= mean * mean
             k = (y // cell) * cols + x // cell
             if variance < best[k]:
                 best[k] = variance
-                where[k] = p
+                where[k] = (y + 1) * stride + x + 1
     return where
 
 

@@ -173,6 +173,19 @@ def test_gabor_bank_layout_and_kernels():
         assert abs(float(kernel.odd.sum())) < 1e-5
 
 
+def test_gabor_kernels_are_the_callers_own(rng):
+    # The bank is built once and shared; what gabor_kernels hands out is a copy, so
+    # editing it cannot change later energies.
+    image = rng.random((24, 28))
+    before = gabor_energy(image)
+    bank = gabor_kernels()
+    for kernel in bank:
+        kernel.even[...] = 0.0
+        kernel.odd[...] = 0.0
+    np.testing.assert_array_equal(gabor_energy(image), before)
+    assert all(kernel.even.any() for kernel in gabor_kernels())
+
+
 @pytest.mark.parametrize("index", [0, 2, 4, 6, 8, 10])  # theta = 0 and pi / 2
 def test_gabor_bank_matches_skimage_gabor(rng, index):
     image = rng.random((40, 50))
@@ -348,6 +361,18 @@ def test_standardise(rng):
     np.testing.assert_allclose(out[..., :3].mean(axis=(0, 1)), 0, atol=1e-6)
     np.testing.assert_allclose(out[..., :3].std(axis=(0, 1)), 1, atol=1e-5)
     np.testing.assert_array_equal(out[..., 3], 0)  # a constant channel becomes zero
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_standardise_equals_the_numpy_formulation(rng, dtype):
+    # The compiled passes sum in NumPy's order: bit-identical to centring a float64
+    # copy with mean(axis=0) and scaling by the einsum standard deviation.
+    values = (rng.random((37, 23, 12)) * 200).astype(dtype)
+    flat = values.reshape(-1, 12).astype(np.float64)
+    flat -= flat.mean(axis=0)
+    expected = flat * (1.0 / np.sqrt(np.einsum("ij,ij->j", flat, flat) / flat.shape[0]))
+    np.testing.assert_array_equal(standardise(values),
+                                  expected.astype(np.float32).reshape(values.shape))
 
 
 def test_feature_stack_is_standardised(rng):
