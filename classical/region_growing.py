@@ -71,6 +71,7 @@ from classical import _program
 from classical._program import (
     MEAN,
     SUM,
+    WEIGHTED,
     StatsLayout,
     clear_row,
     evaluate,
@@ -252,6 +253,38 @@ def _evaluate(program, numbers, stack, table, a, other, b, pixel, layout):
 
 
 @_jit
+def _update_means(means, table, r, n_dims):
+    """Row `r` of the channel means, divided exactly as ``mean_distance`` divides."""
+    for c in range(n_dims):
+        means[r, c] = table[r, SUM + c] / table[r, 0]
+
+
+@_jit
+def _test_means(kind, means, r, values, q, program, numbers):
+    """``(mergeable, priority)`` of pixel `q` against region `r` for a means-only program
+    (`kind` 1: a lone MEAN; 2: WEIGHTED of two MEANs) from the region's cached means:
+    the interpreter's arithmetic, operation for operation, so the result is identical."""
+    d = 0.0
+    for c in range(program[0, 1], program[0, 2]):
+        diff = means[r, c] - values[q, c]
+        d += diff * diff
+    d = math.sqrt(d)
+    h = ratio(d, numbers[0])
+    if kind == 1:
+        return d <= numbers[0], h
+    d = 0.0
+    for c in range(program[1, 1], program[1, 2]):
+        diff = means[r, c] - values[q, c]
+        d += diff * diff
+    d = math.sqrt(d)
+    w = numbers[2]
+    colour = 0.0 if w == 1.0 else (1.0 - w) * h
+    texture = 0.0 if w == 0.0 else w * ratio(d, numbers[1])
+    mix = colour + texture
+    return mix <= 1.0, mix
+
+
+@_jit
 def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layout):
     """Grow regions; returns the number of regions.
 
@@ -270,11 +303,18 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
     n_pixels = labels.shape[0]
     offsets = _offsets(connectivity, stride)
     n_neighbours = offsets.shape[0]
-    # A lone MeanDistance, the common case, skips the program's interpreter.
-    fast = program.shape[0] == 1 and program[0, 0] == MEAN
-    c0 = program[0, 1]
-    c1 = program[0, 2]
-    limit = numbers[0]
+    # Programs that read only channel means (a lone MeanDistance, or a Weighted pair of
+    # them as the defaults) skip the interpreter and read each region's means from a
+    # cache refreshed when it gains a pixel: a division per channel per added pixel
+    # instead of per test (a pixel is tested several times).
+    kind = 0
+    if program.shape[0] == 1 and program[0, 0] == MEAN:
+        kind = 1
+    elif (program.shape[0] == 3 and program[0, 0] == MEAN and program[1, 0] == MEAN
+          and program[2, 0] == WEIGHTED):
+        kind = 2
+    n_dims = values.shape[1]
+    means = np.empty((n_pixels if kind else 0, n_dims))
 
     # Room for every pixel to be a region and to be queued once per neighbour, so
     # nothing is ever reallocated; untouched pages of np.empty cost no memory.
@@ -304,6 +344,10 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
     for p in range(n_pixels):  # seed statistics first: the first priorities see them
         if labels[p] >= 0:
             _add_pixel(table, labels[p], values, p, layout)
+    if kind:
+        for r in range(n_seeds):
+            if table[r, 0] > 0.0:
+                _update_means(means, table, r, n_dims)
 
     scan = 0  # raster pointer for starting a region when the queue runs dry
     first, last = 0, n_pixels  # first pass: queue the neighbours of every seed
@@ -316,10 +360,8 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
                 q = s + offsets[k]
                 if labels[q] != -1 or best_region[q] == r:
                     continue
-                if fast:
-                    d = mean_distance(table, r, values, q, True, c0, c1)
-                    ok = d <= limit
-                    prio = ratio(d, limit)
+                if kind:
+                    ok, prio = _test_means(kind, means, r, values, q, program, numbers)
                 else:
                     ok, prio = _evaluate(program, numbers, stack, table, r, values, q,
                                          True, layout)
@@ -365,10 +407,9 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
                     continue
                 around[n_around] = candidate
                 n_around += 1
-                if fast:
-                    d = mean_distance(table, candidate, values, q, True, c0, c1)
-                    ok = d <= limit
-                    prio = ratio(d, limit)
+                if kind:
+                    ok, prio = _test_means(kind, means, candidate, values, q, program,
+                                           numbers)
                 else:
                     ok, prio = _evaluate(program, numbers, stack, table, candidate, values,
                                          q, True, layout)
@@ -398,6 +439,8 @@ def _grow(values, stride, connectivity, labels, n_seeds, program, numbers, layou
             clear_row(table, r, layout)
         labels[p] = r
         _add_pixel(table, r, values, p, layout)
+        if kind:
+            _update_means(means, table, r, n_dims)
         first, last = p, p + 1
     return n_regions
 
