@@ -358,6 +358,23 @@ def test_kernel_matches_the_python_predicate(rng, text):
         assert ok == expected[q]
 
 
+@pytest.mark.parametrize("text", ["mean_lab(9)", "weighted(mean_lab(14), texture_l2(1.2), 0.3)",
+                                  "weighted(mean_rgb(0.2), texture_l2(1), 1)",
+                                  "weighted(mean_rgb(0.2), texture_l2(1), 0)"])
+def test_cached_means_path_equals_the_interpreter(rng, text):
+    # Means-only programs grow from cached region means; "& min_size(1)" changes neither
+    # the answer nor the priority but sends every test through the interpreter.
+    image = rng.random((26, 31, 3)) * 0.3
+    image[:, 12:] += 0.5
+    fast = parse_predicate(text)
+    slow = parse_predicate(f"{text} & min_size(1)")
+    for seeds in (None, "auto"):
+        for connectivity in (4, 8):
+            np.testing.assert_array_equal(
+                region_growing(image, fast, seeds=seeds, connectivity=connectivity, merge=False),
+                region_growing(image, slow, seeds=seeds, connectivity=connectivity, merge=False))
+
+
 def test_supports_predicate():
     assert supports_predicate("mean_lab(10) & std_lab(8) | ~min_size(20)")
     assert supports_predicate(parse_predicate("weighted(mean_lab(10), texture_l2(1), 0.5)"))
