@@ -121,7 +121,7 @@ def _device(ctx: click.Context) -> str:
 @click.option("--warmup-epochs", type=float, default=None,
               help=f"Linear LR warm-up. {_d('warmup_epochs')}")
 @click.option("--grad-clip", type=float, default=None, help="Clip the gradient norm.")
-@click.option("--class-weights", type=click.Choice(["none", "median_freq"]), default=None,
+@click.option("--class-weights", type=click.Choice(["none", "median_freq", "enet"]), default=None,
               help=f"Loss weights. {_d('class_weights')}")
 @click.option("--amp", is_flag=True, default=None,
               help="Mixed precision (bfloat16 on CPU, float16 on CUDA).")

@@ -86,6 +86,7 @@ from .data import (
     SegmentationTorchDataset,
     eval_transform,
     make_loader,
+    enet_weights,
     median_frequency_weights,
     mix_seed,
     train_transform,
@@ -111,7 +112,7 @@ __all__ = [
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("poly", "onecycle", "cosine")
-CLASS_WEIGHTS = ("none", "median_freq")
+CLASS_WEIGHTS = ("none", "median_freq", "enet")
 
 #: Fields that may differ between a run's saved config and the config it is resumed
 #: with: the budget (extend a run), and settings that do not change the numbers.
@@ -206,8 +207,10 @@ class TrainConfig:
         Linear warm-up length (for ``onecycle``: the rising phase; default 30 %).
     grad_clip : float or None
         Clip the gradient norm to this value.
-    class_weights : {"none", "median_freq"}
-        Loss weights; ``median_freq`` is computed once from the training split.
+    class_weights : {"none", "median_freq", "enet"}
+        Loss weights, computed once from the training split: median-frequency
+        balancing (:func:`deep.data.median_frequency_weights`) or ENet's flatter
+        ``1 / ln(1.02 + p)`` (:func:`deep.data.enet_weights`).
     amp : bool
         Mixed precision: bfloat16 autocast on CPU, float16 with a gradient scaler on
         CUDA. Off by default.
@@ -1189,10 +1192,12 @@ def _fit(config: TrainConfig, ctx: DistributedContext, resume: bool, progress: b
     torch.manual_seed(mix_seed(config.seed, 0))
     model = build_model(config.model, num_classes, **config.model_options).to(ctx.device)
     weights = None
-    if config.class_weights == "median_freq":
+    if config.class_weights != "none":
         saved = checkpoint["extra"].get("class_weights") if checkpoint is not None else None
+        compute = (median_frequency_weights if config.class_weights == "median_freq"
+                   else enet_weights)
         weights = (np.asarray(saved, dtype=np.float64) if saved is not None
-                   else median_frequency_weights(train_set, num_classes, progress=show))
+                   else compute(train_set, num_classes, progress=show))
     loss_fn = SegmentationLoss(None if weights is None else torch.tensor(weights))
     loss_fn = loss_fn.to(ctx.device)
     train_loader, val_loader = _loaders(config, train_set, val_set, ctx)

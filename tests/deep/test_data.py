@@ -15,6 +15,7 @@ from deep.data import (
     eval_transform,
     image_to_tensor,
     make_loader,
+    enet_weights,
     median_frequency_weights,
     train_transform,
 )
@@ -234,6 +235,21 @@ def test_median_frequency_weights_errors():
     bad = [Sample("b", np.zeros((2, 2, 3), np.uint8), np.full((2, 2), 5))]
     with pytest.raises(ValueError, match="label 5 outside 0..1"):
         median_frequency_weights(bad, 2)
+
+
+def test_enet_weights_by_hand():
+    masks = [np.array([[0, 0], [0, 1]]), np.array([[1, 1], [1, 255]]),
+             np.array([[2, 2], [2, 2]])]
+    samples = [Sample(str(i), np.zeros((2, 2, 3), np.uint8), m) for i, m in enumerate(masks)]
+    # 11 labelled pixels: class 0 has 3, class 1 has 4, class 2 has 4, class 3 none.
+    weights = enet_weights(samples, 4)
+    np.testing.assert_allclose(weights[:3], 1 / np.log(1.02 + np.array([3, 4, 4]) / 11))
+    assert weights[3] == 0
+    np.testing.assert_allclose(enet_weights(samples, 4, c=1.5)[0], 1 / np.log(1.5 + 3 / 11))
+    with pytest.raises(ValueError, match="c must be > 1; got 1"):
+        enet_weights(samples, 4, c=1.0)
+    with pytest.raises(ValueError, match="every mask in the dataset is void"):
+        enet_weights([Sample("v", np.zeros((2, 2, 3), np.uint8), np.full((2, 2), 255))], 2)
 
 
 def test_transform_accepts_tv_tensors_directly():

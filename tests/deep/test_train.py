@@ -71,7 +71,7 @@ def test_cli_help_defaults_match_the_config():
     ({"optimizer": "adam"}, ValueError, r"optimizer must be one of 'sgd', 'adamw'; got 'adam'"),
     ({"schedule": "step"}, ValueError, r"schedule must be one of 'poly', 'onecycle', 'cosine'"),
     ({"class_weights": "inverse"}, ValueError, r"class_weights must be one of 'none', "
-                                               r"'median_freq'"),
+                                               r"'median_freq', 'enet'"),
     ({"epochs": None}, ValueError, "give epochs or minutes"),
     ({"epochs": 0}, ValueError, "epochs must be >= 1; got 0"),
     ({"lr": 0.0}, ValueError, "lr must be > 0; got 0"),
