@@ -365,7 +365,7 @@ def _bank(n_orientations: int, wavelengths: tuple, bandwidth: float) -> tuple:
 
 def gabor_energy(image, *, n_orientations: int = 4, wavelengths=(4.0, 8.0, 16.0),
                  bandwidth: float = 1.0, smoothing: float = 0.5,
-                 pyramid: bool = False) -> np.ndarray:
+                 pyramid: bool = False, remove_structure: bool = False) -> np.ndarray:
     """Gabor energy of the luminance for a bank of orientations and scales.
 
     Each filter's energy is the magnitude of its quadrature (even, odd) pair of
@@ -397,6 +397,15 @@ def gabor_energy(image, *, n_orientations: int = 4, wavelengths=(4.0, 8.0, 16.0)
         channel on BSDS500 images for the 8 and 16 pixel scales; wavelengths under 8
         are filtered at full resolution, unchanged), at a fraction of the cost: the
         default bank takes about a third of the time.
+    remove_structure : bool, optional
+        Filter, for each wavelength, the luminance minus its median over a window of
+        about two wavelengths (``2 * round(wavelength) + 1`` pixels a side, at the
+        level it is filtered on; 8-bit, ``cv2.medianBlur``) instead of the luminance:
+        a median keeps straight step edges and smooth shading and removes texture of
+        that period, so the difference is texture only. Without it every filter
+        responds to a step between two flat regions, leaving a band of "texture"
+        along it. Structure-texture decompositions of this kind go back to Meyer's
+        cartoon + texture model [3]_.
 
     Returns
     -------
@@ -413,6 +422,9 @@ def gabor_energy(image, *, n_orientations: int = 4, wavelengths=(4.0, 8.0, 16.0)
     A. K. Jain and F. Farrokhnia, "Unsupervised texture segmentation using Gabor
     filters", Pattern Recognition 24(12):1167-1186, 1991.
 
+    .. [3] Y. Meyer, "Oscillating Patterns in Image Processing and Nonlinear Evolution
+       Equations", AMS University Lecture Series 22, 2001.
+
     Examples
     --------
     >>> import numpy as np
@@ -423,22 +435,49 @@ def gabor_energy(image, *, n_orientations: int = 4, wavelengths=(4.0, 8.0, 16.0)
     0
     """
     smoothing = check_real(smoothing, "smoothing", minimum=0)
-    if not isinstance(pyramid, (bool, np.bool_)):
-        raise TypeError(f"pyramid must be True or False; got {pyramid!r}.")
+    for name, flag in (("pyramid", pyramid), ("remove_structure", remove_structure)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {flag!r}.")
     grey = _grey(_float32(image))
     bank = _bank(*_check_bank(n_orientations, wavelengths, bandwidth))
     if pyramid:
-        return _gabor_pyramid(grey, bank, n_orientations, bandwidth, smoothing)
+        return _gabor_pyramid(grey, bank, n_orientations, bandwidth, smoothing,
+                              bool(remove_structure))
+    return _energy(grey, bank, smoothing, bool(remove_structure))
+
+
+def _energy(grey: np.ndarray, bank, smoothing: float, remove_structure: bool) -> np.ndarray:
+    """Blob-smoothed quadrature energy of every kernel of `bank` on `grey`."""
     out = np.empty(grey.shape + (len(bank),), dtype=np.float32)
-    for k, (kernel, energy) in enumerate(zip(bank, _quadrature_magnitudes(grey, bank))):
-        if smoothing > 0:
-            sigma = smoothing * kernel.wavelength
-            energy = cv2.GaussianBlur(energy, (0, 0), sigma, sigmaY=sigma, borderType=_BORDER)
-        out[..., k] = energy.reshape(grey.shape)
+    if remove_structure:  # one residual per wavelength
+        groups = [[k for k in range(len(bank)) if bank[k].wavelength == w]
+                  for w in dict.fromkeys(k.wavelength for k in bank)]
+    else:
+        groups = [list(range(len(bank)))]
+    for indices in groups:
+        kernels = tuple(bank[k] for k in indices)
+        source = (_texture_residual(grey, kernels[0].wavelength) if remove_structure
+                  else grey)
+        for k, kernel, energy in zip(indices, kernels,
+                                     _quadrature_magnitudes(source, kernels)):
+            if smoothing > 0:
+                sigma = smoothing * kernel.wavelength
+                energy = cv2.GaussianBlur(energy, (0, 0), sigma, sigmaY=sigma,
+                                          borderType=_BORDER)
+            out[..., k] = energy.reshape(grey.shape)
     return out
 
 
-@lru_cache(maxsize=4)
+def _texture_residual(grey: np.ndarray, wavelength: float) -> np.ndarray:
+    """`grey` minus its 8-bit median over ``2 * round(wavelength) + 1`` pixels: zero on
+    flat areas and along straight edges (the median of a window there is its centre),
+    the texture of that period elsewhere."""
+    levels = np.rint(np.clip(grey, 0.0, 1.0) * 255).astype(np.uint8)
+    structure = cv2.medianBlur(levels, 2 * max(1, round(wavelength)) + 1)
+    return (levels.astype(np.float32) - structure) * np.float32(1 / 255)
+
+
+@lru_cache(maxsize=8)
 def _kernel_spectra(key: "_Key", shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """Full complex DFTs (2-channel float32) of ``even + i odd`` for every
     ``(even, odd)`` pair, flipped and wrapped around the origin of a `shape` grid so that
@@ -511,7 +550,8 @@ def _pyramid_gain(theta: float, wavelength: float, levels: int) -> float:
     return gain
 
 
-def _gabor_pyramid(grey, bank, n_orientations, bandwidth, smoothing) -> np.ndarray:
+def _gabor_pyramid(grey, bank, n_orientations, bandwidth, smoothing,
+                   remove_structure=False) -> np.ndarray:
     height, width = grey.shape
     out = np.empty((height, width, len(bank)), dtype=np.float32)
     level_of = [max(0, int(math.floor(math.log2(k.wavelength / 4.0)))) for k in bank]
@@ -523,9 +563,10 @@ def _gabor_pyramid(grey, bank, n_orientations, bandwidth, smoothing) -> np.ndarr
     for level in sorted(set(level_of)):
         picked = [k for k in range(len(bank)) if level_of[k] == level]
         scales = sorted({bank[k].wavelength for k in picked})
-        energy = gabor_energy(images[level], n_orientations=n_orientations,
-                              wavelengths=[w / 2 ** level for w in scales],
-                              bandwidth=bandwidth, smoothing=smoothing)
+        energy = _energy(images[level],
+                         _bank(n_orientations, tuple(w / 2 ** level for w in scales),
+                               bandwidth),
+                         smoothing, remove_structure)
         for k in picked:
             kernel = bank[k]
             channel = scales.index(kernel.wavelength) * n_orientations + k % n_orientations

@@ -1778,7 +1778,9 @@ def predicate_features(predicate: Predicate, image) -> dict:
         ``features``: :func:`classical.features.colour_features` in the predicate's
         :func:`required_space` (grey when it has no colour part); ``texture``: the
         standardised Gabor energies (4 orientations x 3 wavelengths, computed on a
-        Gaussian pyramid: ``gabor_energy(image, pyramid=True)``) when a ``texture_l2``
+        Gaussian pyramid with the median-filtered structure removed, so that edges
+        between flat regions are not texture:
+        ``gabor_energy(image, pyramid=True, remove_structure=True)``) when a ``texture_l2``
         leaf needs them, else None; ``histograms`` and ``n_bins``:
         uniform LBP codes (P = 8, R = 1) and 10 bins when a ``texture_chi2`` leaf needs
         them, else None. Only for predicates with a :class:`Boundary` part, ``edges``:
@@ -1814,7 +1816,7 @@ def predicate_features(predicate: Predicate, image) -> dict:
     features = colour_features(image, space or "grey")
     texture = None
     if predicate.uses_texture:
-        texture = standardise(gabor_energy(image, pyramid=True))
+        texture = standardise(gabor_energy(image, pyramid=True, remove_structure=True))
     histograms = lbp_codes(image) if predicate.uses_histogram else None
     inputs = {"features": features, "texture": texture, "histograms": histograms,
               "n_bins": 10 if histograms is not None else None}

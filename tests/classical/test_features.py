@@ -173,6 +173,40 @@ def test_gabor_bank_layout_and_kernels():
         assert abs(float(kernel.odd.sum())) < 1e-5
 
 
+@pytest.mark.parametrize("pyramid", [False, True])
+def test_removing_structure_leaves_no_energy_along_straight_edges(pyramid):
+    # A straight step between two flat regions is structure: the median of a window
+    # centred on either side is that side's value, so the residual and its energy are
+    # exactly zero, where the plain luminance gives a band of energy along the edge.
+    rows, cols = np.mgrid[:120, :150]
+    for edge in (cols >= 71, rows >= 53):
+        image = np.where(edge, 0.8, 0.2)
+        assert gabor_energy(image, pyramid=pyramid).max() > 0.05
+        np.testing.assert_array_equal(
+            gabor_energy(image, pyramid=pyramid, remove_structure=True), 0.0)
+    # At other angles the same holds away from the image border (where the median's
+    # replicated border breaks the window's symmetry): beyond the filters' reach of it
+    # only the DFTs' rounding is left.
+    image = np.where(rows + 0.6 * cols >= 100, 0.8, 0.2)
+    inner = (slice(40, -40), slice(40, -40))
+    assert gabor_energy(image, wavelengths=(4, 8), pyramid=pyramid)[inner].max() > 0.05
+    assert gabor_energy(image, wavelengths=(4, 8), pyramid=pyramid,
+                        remove_structure=True)[inner].max() < 1e-6
+
+
+def test_removing_structure_keeps_texture():
+    # Stripes of period 8 across a ramp (smooth shading): the residual keeps the
+    # stripes, so the energy stays orientation-selective and of the same size.
+    cols = np.arange(96)
+    image = np.tile(0.35 + 0.2 * np.cos(2 * np.pi * cols / 8) + 0.002 * cols, (64, 1))
+    plain = gabor_energy(image, wavelengths=(8,))[32, 48]
+    residual = gabor_energy(image, wavelengths=(8,), remove_structure=True)[32, 48]
+    assert int(residual.argmax()) == 0 == int(plain.argmax())
+    assert 0.6 * plain[0] < residual[0] < 1.4 * plain[0]
+    with pytest.raises(TypeError, match="remove_structure must be True or False"):
+        gabor_energy(image, remove_structure=1)
+
+
 def test_gabor_kernels_are_the_callers_own(rng):
     # The bank is built once and shared; what gabor_kernels hands out is a copy, so
     # editing it cannot change later energies.

@@ -462,3 +462,16 @@ def test_bad_input(kwargs, error, match):
     image, predicate = args.pop("image"), args.pop("predicate")
     with pytest.raises(error, match=match):
         region_growing(image, predicate, **args)
+
+
+@pytest.mark.parametrize("edge", [150, 161])
+def test_defaults_keep_two_flat_regions_whole(edge):
+    # The default predicate's texture term reads Gabor energy with the structure removed:
+    # a step between two flat colours is no texture, so no strip is cut along it (with
+    # the plain energy this image gave 4 regions).
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[:] = (40, 90, 160)
+    image[:, edge:] = (200, 170, 60)
+    expected = np.zeros((240, 320), np.int32)
+    expected[:, edge:] = 1
+    np.testing.assert_array_equal(region_growing_segmenter()(image), expected)

@@ -681,3 +681,20 @@ def test_with_threshold_is_the_predicate_split_and_merge_applies(rng):
         parse_predicate("weighted(mean_lab(6), boundary(1), 0.3)")
     with pytest.raises(ValueError, match="no threshold to vary"):
         with_threshold("min_size(4)", 3.0)
+
+
+@pytest.mark.parametrize("edge", [150, 161])
+def test_defaults_keep_two_flat_regions_whole(edge):
+    # The default predicate's texture term reads Gabor energy with the structure removed:
+    # a step between two flat colours is no texture, so no strip is cut along it (with
+    # the plain energy this image gave 4 regions).
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[:] = (40, 90, 160)
+    image[:, edge:] = (200, 170, 60)
+    labels = split_merge_segmenter()(image)
+    # Blocks stop at min_block (4) pixels, so an edge off the block grid is followed to
+    # within a block: every row switches from region 0 to 1 once, near the edge.
+    assert labels.max() == 1
+    switch = np.argmax(labels == 1, axis=1)
+    assert (switch == switch[0]).all() and abs(int(switch[0]) - edge) < 4
+    assert (labels == (np.arange(320) >= switch[0])).all()

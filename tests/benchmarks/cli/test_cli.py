@@ -82,10 +82,7 @@ def test_parse_param_types():
         parse_param("k=3", params)
 
 
-# On this tiny image split-and-merge's texture term (Gabor energy, high in a band along
-# the colour edge) cuts strips off both halves at the default threshold (tuned on BSDS);
-# a looser threshold and a larger minimum size (a fraction of the image) keep two halves.
-@pytest.mark.parametrize("method, params", [("region_growing", []),
+@pytest.mark.parametrize("method, params", [("region_growing", []), ("split_merge", []),
                                             ("split_merge", ["--param", "min_size=0.07",
                                                              "--param", "threshold=15.9"]),
                                             ("kmeans", [])])
