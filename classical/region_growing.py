@@ -260,23 +260,26 @@ def _update_means(means, table, r, n_dims):
 
 
 @_jit
+def _gap(means, r, values, q, c0, c1):
+    """Euclidean distance of pixel `q` to region `r`'s cached means, channels c0..c1-1
+    (``mean_distance``'s pixel case, summed in the same order)."""
+    d = 0.0
+    for c in range(c0, c1):
+        diff = means[r, c] - values[q, c]
+        d += diff * diff
+    return math.sqrt(d)
+
+
+@_jit
 def _test_means(kind, means, r, values, q, program, numbers):
     """``(mergeable, priority)`` of pixel `q` against region `r` for a means-only program
     (`kind` 1: a lone MEAN; 2: WEIGHTED of two MEANs) from the region's cached means:
     the interpreter's arithmetic, operation for operation, so the result is identical."""
-    d = 0.0
-    for c in range(program[0, 1], program[0, 2]):
-        diff = means[r, c] - values[q, c]
-        d += diff * diff
-    d = math.sqrt(d)
+    d = _gap(means, r, values, q, program[0, 1], program[0, 2])
     h = ratio(d, numbers[0])
     if kind == 1:
         return d <= numbers[0], h
-    d = 0.0
-    for c in range(program[1, 1], program[1, 2]):
-        diff = means[r, c] - values[q, c]
-        d += diff * diff
-    d = math.sqrt(d)
+    d = _gap(means, r, values, q, program[1, 1], program[1, 2])
     w = numbers[2]
     colour = 0.0 if w == 1.0 else (1.0 - w) * h
     texture = 0.0 if w == 0.0 else w * ratio(d, numbers[1])

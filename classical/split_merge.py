@@ -1298,8 +1298,8 @@ class SplitMergeParams:
         distance of their mean colours (CIE76 Delta E, threshold 12), the distance of
         their mean standardised Gabor energies (texture, 1.5 standard deviations,
         weight 0.4 in the colour-texture mix; computed with the image's structure
-        removed, so that an edge between flat regions is not texture) and the mean edge strength along their
-        border relative to the image's mean (:class:`~classical.predicates.Boundary`,
+        removed, so that an edge between flat regions is not texture) and the mean edge
+        strength along their border relative to the image's mean (:class:`~classical.predicates.Boundary`,
         2, weight 0.3), and keeps the union's colour spread in bounds (``std_lab(18)``).
         Tuned on BSDS500 train (``benchmarks/perf/tune_bsds.py``): on 50 training
         images the covering ODS rose from 0.52 for the former default
