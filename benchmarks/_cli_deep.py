@@ -63,6 +63,25 @@ def _parse_size(text: str | None, name: str = "crop-size"):
     return tuple(values) if len(values) == 2 else values[0]
 
 
+def _parse_scales(text: str | None) -> tuple[float, ...]:
+    """``"0.75,1,1.25"`` -> (0.75, 1.0, 1.25); None -> (1.0,)."""
+    if text is None:
+        return (1.0,)
+    try:
+        scales = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated scale factors such as "
+                                 f"0.75,1,1.25; got {text!r}.", param_hint="--scales") from None
+    if any(not (s > 0 and s < float("inf")) for s in scales):
+        raise click.BadParameter(f"scale factors must be positive and finite; got {text!r}.",
+                                 param_hint="--scales")
+    return scales
+
+
+_SCALES_HELP = ("Comma-separated test-time scale factors, e.g. 0.75,1,1.25: logits of the "
+                "resized image, resized back, are averaged (default: 1).")
+
+
 def _print_models(ctx: click.Context, _param, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
@@ -207,6 +226,7 @@ def train(ctx: click.Context, resume: bool, quiet: bool, **options) -> None:
 @click.option("--out", "out_dir", required=True, type=_DIR,
               help="Folder for <id>.png label maps (value = class; 255 = void).")
 @click.option("--tta", is_flag=True, help="Average with the horizontally flipped prediction.")
+@click.option("--scales", default=None, metavar="S1,S2,...", help=_SCALES_HELP)
 @click.option("--overlay", is_flag=True, help="Also write colour overlays to OUT/overlay/.")
 @click.option("--probabilities", is_flag=True,
               help="Also write float16 (C, H, W) probabilities to OUT/probabilities/<id>.npy.")
@@ -217,22 +237,26 @@ def train(ctx: click.Context, resume: bool, quiet: bool, **options) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def predict(ctx: click.Context, inputs: tuple[Path, ...], checkpoint: Path, out_dir: Path,
-            tta: bool, overlay: bool, probabilities: bool, window: str | None,
-            overlap: float, quiet: bool) -> None:
+            tta: bool, scales: str | None, overlay: bool, probabilities: bool,
+            window: str | None, overlap: float, quiet: bool) -> None:
     """Predict class maps for images or folders of images with a trained checkpoint.
 
     \b
     Examples:
       segbench predict --checkpoint runs/camvid/best.pt data/CamVid/test --out preds/
       segbench predict --checkpoint runs/syn/best.pt a.png b.png --out preds --tta --overlay
+      segbench predict --checkpoint runs/camvid/best.pt frames/ --out preds --tta \\
+          --scales 0.75,1,1.25
     """
     from deep.checkpoints import load_checkpoint, load_model
     from deep.infer import predict_folder
 
+    factors = _parse_scales(scales)
     state = load_checkpoint(checkpoint)
     model = load_model(state).to(_device(ctx))
     written = predict_folder(model, inputs, out_dir, class_colors=state.get("class_colors"),
-                             tta_flip=tta, window=_parse_size(window, 'window'), overlap=overlap,
+                             tta_flip=tta, scales=factors, window=_parse_size(window, 'window'),
+                             overlap=overlap,
                              overlay_images=overlay, save_probabilities=probabilities,
                              progress=not quiet)
     click.echo(f"wrote {len(written)} label maps to {out_dir}")
@@ -240,7 +264,7 @@ def predict(ctx: click.Context, inputs: tuple[Path, ...], checkpoint: Path, out_
 
 def evaluate_checkpoint(checkpoint, dataset, split: str = "val", root=None, *,
                         dataset_options: dict | None = None, tta_flip: bool = False,
-                        device: str = "cpu", progress: bool = False):
+                        scales=(1.0,), device: str = "cpu", progress: bool = False):
     """Score a checkpoint on a semantic dataset split: one confusion matrix, full resolution.
 
     Parameters
@@ -259,6 +283,8 @@ def evaluate_checkpoint(checkpoint, dataset, split: str = "val", root=None, *,
         trained on, the options of its training run (e.g. the synthetic preset).
     tta_flip : bool, optional
         Flip test-time augmentation.
+    scales : sequence of float, optional
+        Test-time scale factors (default ``(1.0,)``); scores stay at full resolution.
     device : {"cpu", "cuda"}, optional
     progress : bool, optional
         Show a progress bar.
@@ -308,5 +334,5 @@ def evaluate_checkpoint(checkpoint, dataset, split: str = "val", root=None, *,
     model = model.to(device)
     loader = make_loader(SegmentationTorchDataset(data), 1, shuffle=False)
     matrix = evaluate(model, loader, num_classes, device=device, tta_flip=tta_flip,
-                      progress=progress)
+                      scales=scales, progress=progress)
     return matrix.scores(class_names=[c.name for c in data.classes])

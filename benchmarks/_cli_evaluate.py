@@ -160,10 +160,14 @@ def _scores_with_misses(table: np.ndarray):
 @click.option("--checkpoint", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="A segbench checkpoint to run on the split instead of --pred-dir.")
 @click.option("--tta", is_flag=True, help="With --checkpoint: average with the flipped image.")
+@click.option("--scales", default=None, metavar="S1,S2,...",
+              help="With --checkpoint: comma-separated test-time scale factors, e.g. "
+                   "0.75,1,1.25 (default: 1); scored at full resolution.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def semantic(ctx: click.Context, name: str, split: str, root: Path | None,
-             pred_dir: Path | None, checkpoint: Path | None, tta: bool, quiet: bool) -> None:
+             pred_dir: Path | None, checkpoint: Path | None, tta: bool, scales: str | None,
+             quiet: bool) -> None:
     """Score saved class maps or a checkpoint: per-class IoU table, mIoU, accuracies.
 
     Scores come from one confusion matrix over the split (never averaged per image);
@@ -175,15 +179,20 @@ def semantic(ctx: click.Context, name: str, split: str, root: Path | None,
       segbench evaluate semantic --dataset camvid --split val \\
           --root ../shared/datasets/CamVid --pred-dir runs/fcn8s/val_pred
       segbench evaluate semantic --dataset camvid --checkpoint runs/fcn8s/best.pt --tta
+      segbench evaluate semantic --dataset camvid --checkpoint runs/fcn8s/best.pt --tta \\
+          --scales 0.75,1,1.25
     """
     from benchmarks.datasets import load_dataset
 
     if (pred_dir is None) == (checkpoint is None):
         raise click.UsageError("give exactly one of --pred-dir and --checkpoint.")
+    if pred_dir is not None and (tta or scales is not None):
+        raise click.UsageError("--tta and --scales apply to --checkpoint, not --pred-dir.")
     if checkpoint is not None:
-        from benchmarks._cli_deep import evaluate_checkpoint
+        from benchmarks._cli_deep import _parse_scales, evaluate_checkpoint
 
         scores = evaluate_checkpoint(checkpoint, name, split, root, tta_flip=tta,
+                                     scales=_parse_scales(scales),
                                      device=(ctx.obj or {}).get("device", "cpu"),
                                      progress=not quiet)
         width = max(12, max(len(c) for c in scores.class_names))

@@ -1,11 +1,14 @@
-"""Prediction with a trained model: whole image or sliding window, optional flip TTA.
+"""Prediction with a trained model: whole image or sliding window, optional flip and scale TTA.
 
 The models of :mod:`deep.fcn` already accept any input size (they pad to their output
 stride and crop back), so :func:`predict` runs the whole image in one pass by default.
 For images too large for memory, ``window=(h, w)`` tiles the image with overlapping
 windows (stride ``window * (1 - overlap)``, the last window flush with the border) and
 averages the logits where windows overlap. ``tta_flip=True`` averages the logits of the
-image and of its horizontal mirror (mirrored back).
+image and of its horizontal mirror (mirrored back). ``scales=(0.75, 1.0, 1.25)``
+averages the logits of the image resized by each factor (bilinear, antialiased when
+shrinking), each resized back to the input size: multi-scale inference as in
+DeepLab (Chen et al., 2018) and MMSegmentation's ``img_ratios``.
 
 Inputs are RGB in [0, 1] (uint8 NumPy images are divided by 255); normalisation is
 the model's own (``model.normalize``), applied here right before the forward pass, as
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from classical._validate import IGNORE_INDEX, check_int, check_real
@@ -90,17 +94,51 @@ def window_starts(size: int, window: int, overlap: float) -> list[int]:
     return starts
 
 
-def _forward(model: nn.Module, images: torch.Tensor, tta_flip: bool) -> torch.Tensor:
+def _check_scales(scales) -> tuple[float, ...]:
+    """`scales` as a non-empty tuple of positive finite floats (test-time scale factors).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming `scales`, if it is not a non-empty sequence of positive numbers.
+    """
+    if isinstance(scales, (str, bytes)) or not isinstance(scales, Sequence):
+        raise TypeError(f"scales must be a sequence of positive numbers such as (0.75, 1.0, "
+                        f"1.25); got {scales!r}.")
+    if not scales:
+        raise ValueError("scales must hold at least one factor; got an empty sequence "
+                         "(use (1.0,) for single-scale prediction).")
+    return tuple(check_real(value, f"scales[{k}]", minimum=0.0, strict_minimum=True)
+                 for k, value in enumerate(scales))
+
+
+def _resize(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(tensor.shape[-2:]) == size:
+        return tensor
+    shrink = size[0] < tensor.shape[-2] or size[1] < tensor.shape[-1]
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False,
+                         antialias=shrink)
+
+
+def _forward(model: nn.Module, images: torch.Tensor, tta_flip: bool,
+             scales: tuple[float, ...] = (1.0,)) -> torch.Tensor:
     bare = unwrap_model(model)
-    logits = model(bare.normalize(images))
-    if tta_flip:
-        flipped = model(bare.normalize(images.flip(-1)))
-        logits = (logits + flipped.flip(-1)) / 2
-    return logits.float()
+    size = tuple(images.shape[-2:])
+    total = None
+    for scale in scales:
+        scaled = _resize(images, (max(1, round(size[0] * scale)),
+                                  max(1, round(size[1] * scale))))
+        logits = model(bare.normalize(scaled)).float()
+        if tta_flip:
+            logits = logits + model(bare.normalize(scaled.flip(-1))).float().flip(-1)
+        logits = _resize(logits, size)
+        total = logits if total is None else total + logits
+    return total / (len(scales) * (2 if tta_flip else 1))
 
 
 def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = False,
-                   window=None, overlap: float = 0.25, window_batch: int = 4) -> torch.Tensor:
+                   scales=(1.0,), window=None, overlap: float = 0.25,
+                   window_batch: int = 4) -> torch.Tensor:
     """Logits of a batch, whole or by sliding window; no gradient, model mode untouched.
 
     Parameters
@@ -111,6 +149,9 @@ def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = F
         RGB in [0, 1] on the model's device (not normalised).
     tta_flip : bool, optional
         Average with the horizontally mirrored prediction.
+    scales : sequence of float, optional
+        Test-time scale factors (default ``(1.0,)``): the logits of the input resized
+        by each factor, resized back, are averaged (per window when tiling).
     window : int or (int, int), optional
         Sliding-window size; None (default) runs the whole image at once.
     overlap : float, optional
@@ -125,8 +166,9 @@ def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = F
     Raises
     ------
     TypeError, ValueError
-        On a bad batch (the model's check), window or overlap.
+        On a bad batch (the model's check), scales, window or overlap.
     """
+    scales = _check_scales(scales)
     window = _check_window(window)
     overlap = check_real(overlap, "overlap", minimum=0.0, maximum=1.0)
     if overlap >= 1.0:
@@ -135,7 +177,7 @@ def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = F
     with torch.inference_mode():
         height, width = images.shape[-2:]
         if window is None or (window[0] >= height and window[1] >= width):
-            return _forward(model, images, tta_flip)
+            return _forward(model, images, tta_flip, scales)
         boxes = [(top, left, min(window[0], height), min(window[1], width))
                  for top in window_starts(height, window[0], overlap)
                  for left in window_starts(width, window[1], overlap)]
@@ -144,7 +186,7 @@ def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = F
         for start in range(0, len(boxes), window_batch):
             chunk = boxes[start:start + window_batch]
             tiles = torch.cat([images[..., t:t + h, l:l + w] for t, l, h, w in chunk])
-            logits = _forward(model, tiles, tta_flip)
+            logits = _forward(model, tiles, tta_flip, scales)
             if total is None:
                 total = torch.zeros((images.shape[0], logits.shape[1], height, width),
                                     device=images.device)
@@ -155,8 +197,8 @@ def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = F
         return total / count
 
 
-def predict(model: nn.Module, image: np.ndarray, *, tta_flip: bool = False, window=None,
-            overlap: float = 0.25, return_probabilities: bool = False):
+def predict(model: nn.Module, image: np.ndarray, *, tta_flip: bool = False, scales=(1.0,),
+            window=None, overlap: float = 0.25, return_probabilities: bool = False):
     """Class labels (and optionally probabilities) of one RGB image.
 
     Parameters
@@ -168,6 +210,8 @@ def predict(model: nn.Module, image: np.ndarray, *, tta_flip: bool = False, wind
         uint8 RGB, or floating point RGB in [0, 1]; any size.
     tta_flip : bool, optional
         Average the logits with those of the mirrored image.
+    scales : sequence of float, optional
+        Test-time scale factors (default ``(1.0,)``; e.g. ``(0.75, 1.0, 1.25)``).
     window : int or (int, int), optional
         Sliding-window size for large images (default: whole image in one pass).
     overlap : float, optional
@@ -186,14 +230,14 @@ def predict(model: nn.Module, image: np.ndarray, *, tta_flip: bool = False, wind
     ------
     TypeError, ValueError
         If `image` is not an (H, W, 3) RGB image (the message says how to fix it), or
-        on a bad `window` / `overlap`.
+        on bad `scales` / `window` / `overlap`.
     """
     tensor = image_to_tensor(image, "image")[None].to(_model_device(model))
     training = model.training
     model.eval()
     try:
-        logits = predict_logits(model, tensor, tta_flip=tta_flip, window=window,
-                                overlap=overlap)[0]
+        logits = predict_logits(model, tensor, tta_flip=tta_flip, scales=scales,
+                                window=window, overlap=overlap)[0]
     finally:
         model.train(training)
     labels = logits.argmax(0).cpu().numpy().astype(np.int64)
@@ -328,9 +372,9 @@ def list_images(inputs) -> list[Path]:
 
 def predict_folder(model: nn.Module, inputs, out_dir, *,
                    class_colors: Sequence[Sequence[int]] | None = None,
-                   tta_flip: bool = False, window=None, overlap: float = 0.25,
-                   overlay_images: bool = False, save_probabilities: bool = False,
-                   progress: bool = False) -> list[Path]:
+                   tta_flip: bool = False, scales=(1.0,), window=None,
+                   overlap: float = 0.25, overlay_images: bool = False,
+                   save_probabilities: bool = False, progress: bool = False) -> list[Path]:
     """Predict every image of `inputs` and write the results under `out_dir`.
 
     Writes, per input image ``<id>.<ext>``:
@@ -353,7 +397,7 @@ def predict_folder(model: nn.Module, inputs, out_dir, *,
         Created if needed.
     class_colors : sequence of (r, g, b), optional
         Overlay colours (default :func:`default_palette`).
-    tta_flip, window, overlap
+    tta_flip, scales, window, overlap
         As for :func:`predict`.
     overlay_images, save_probabilities : bool, optional
         Also write overlays / probabilities.
@@ -392,8 +436,8 @@ def predict_folder(model: nn.Module, inputs, out_dir, *,
     written = []
     for path in tqdm(paths, desc="predict", disable=not progress):
         image = read_image(path)
-        result = predict(model, image, tta_flip=tta_flip, window=window, overlap=overlap,
-                         return_probabilities=save_probabilities)
+        result = predict(model, image, tta_flip=tta_flip, scales=scales, window=window,
+                         overlap=overlap, return_probabilities=save_probabilities)
         labels, probabilities = result if save_probabilities else (result, None)
         target = out / f"{path.stem}.png"
         _write_png(target, labels.astype(np.uint8))

@@ -663,8 +663,8 @@ def _from_table(table: np.ndarray, num_classes: int, ignore_index: int):
 
 
 def evaluate(model: nn.Module, loader, num_classes: int, *, device="cpu",
-             tta_flip: bool = False, amp: bool = False, ignore_index: int = IGNORE_INDEX,
-             reduce: bool = False, progress: bool = False):
+             tta_flip: bool = False, scales=(1.0,), amp: bool = False,
+             ignore_index: int = IGNORE_INDEX, reduce: bool = False, progress: bool = False):
     """One confusion matrix over every image of `loader`, at full resolution.
 
     Parameters
@@ -680,6 +680,9 @@ def evaluate(model: nn.Module, loader, num_classes: int, *, device="cpu",
     device : str or torch.device, optional
     tta_flip : bool, optional
         Average the logits with those of the mirrored images.
+    scales : sequence of float, optional
+        Test-time scale factors (default ``(1.0,)``; see :func:`deep.infer.predict_logits`).
+        Scores are always taken at the masks' full resolution.
     amp : bool, optional
         Autocast the forward pass.
     ignore_index : int, optional
@@ -717,7 +720,8 @@ def evaluate(model: nn.Module, loader, num_classes: int, *, device="cpu",
                 if image.ndim == 3:
                     image, mask = image[None], mask[None]
                 with _autocast(device, amp):
-                    logits = predict_logits(bare, image.to(device), tta_flip=tta_flip)
+                    logits = predict_logits(bare, image.to(device), tta_flip=tta_flip,
+                                            scales=scales)
                 local.update(logits.argmax(1), mask.to(device))
     finally:
         bare.train(training)

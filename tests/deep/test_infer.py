@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
 from torch import nn
@@ -135,6 +136,54 @@ def test_flip_tta(pointwise, fcn, rng):
     torch.testing.assert_close(mirrored.flip(-1), tta, rtol=1e-4, atol=1e-5)
 
 
+def test_scale_tta_is_exact_on_a_ramp_for_a_pointwise_model(pointwise):
+    # bilinear resampling by an integer ratio (antialiased when shrinking: a triangle
+    # kernel, symmetric at such ratios) reproduces a linear ramp away from the border,
+    # and a 1x1 convolution commutes with it, so the multi-scale logits equal the
+    # single-scale ones there
+    rows, cols = torch.meshgrid(torch.arange(48.0), torch.arange(64.0), indexing="ij")
+    images = torch.stack([rows / 47, cols / 63, (rows + cols) / 110])[None]
+    single = predict_logits(pointwise, images)
+    multi = predict_logits(pointwise, images, scales=(0.5, 1.0, 2.0), tta_flip=True)
+    assert multi.shape == single.shape
+    torch.testing.assert_close(multi[..., 8:-8, 8:-8], single[..., 8:-8, 8:-8],
+                               rtol=1e-5, atol=1e-5)
+    # a textured image is not reproduced by resampling: the scales do matter there
+    noise = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(predict_logits(pointwise, noise, scales=(0.5, 1.0)),
+                              predict_logits(pointwise, noise), atol=1e-3)
+
+
+def test_scale_tta_averages_the_resized_predictions(fcn):
+    images = torch.rand(2, 3, 21, 34, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(predict_logits(fcn, images, scales=(1.0,)),
+                               predict_logits(fcn, images))
+    expected = 0
+    for scale, size in ((0.75, (16, 26)), (1.5, (32, 51))):
+        scaled = F.interpolate(images, size=size, mode="bilinear", align_corners=False,
+                               antialias=scale < 1)
+        logits = predict_logits(fcn, scaled, tta_flip=True)
+        expected = expected + F.interpolate(logits, size=(21, 34), mode="bilinear",
+                                            align_corners=False, antialias=scale > 1)
+    got = predict_logits(fcn, images, scales=(0.75, 1.5), tta_flip=True)
+    torch.testing.assert_close(got, expected / 2, rtol=1e-4, atol=1e-5)
+    # through predict (one image) and with a sliding window, the output keeps its size
+    image = (images[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    assert predict(fcn, image, scales=(0.5, 1.25), window=16).shape == (21, 34)
+
+
+@pytest.mark.parametrize("scales, error, match", [
+    ((), ValueError, "at least one factor"),
+    ((1.0, -0.5), ValueError, r"scales\[1\] must be > 0"),
+    ((1.0, float("nan")), ValueError, r"scales\[1\]"),
+    ("1", TypeError, "sequence of positive numbers"),
+    (1.0, TypeError, "sequence of positive numbers"),
+])
+def test_scale_errors(pointwise, scales, error, match):
+    with pytest.raises(error, match=match):
+        predict(pointwise, np.zeros((8, 8, 3), np.uint8), scales=scales)
+
+
 def test_window_and_overlap_errors(pointwise):
     image = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match=r"overlap must be < 1; got 1"):
@@ -209,6 +258,17 @@ def test_predict_command(fcn, rng, tmp_path):
     with Image.open(tmp_path / "out" / "img0.png") as im:
         assert im.size == (41, 30)
     assert (tmp_path / "out" / "overlay" / "img1.png").is_file()
+    result = runner.invoke(predict_command, ["--checkpoint", str(checkpoint),
+                                             str(tmp_path / "in"), "--out", str(tmp_path / "ms"),
+                                             "--scales", "0.75,1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "ms" / "img1.png") as im:
+        assert im.size == (24, 16)
+    for bad in ("a,b", "1,0", "1,inf"):
+        result = runner.invoke(predict_command, ["--checkpoint", str(checkpoint),
+                                                 str(tmp_path / "in"), "--out",
+                                                 str(tmp_path / "x"), "--scales", bad])
+        assert result.exit_code == 2 and "--scales" in result.output, result.output
 
     result = runner.invoke(predict_command, ["--checkpoint", str(tmp_path / "nope.pt"),
                                              str(tmp_path / "in"), "--out", str(tmp_path / "o")])

@@ -104,6 +104,9 @@ def test_evaluate_semantic_needs_exactly_one_source(tmp_path, capsys):
     code, _, err = run(capsys, "evaluate", "semantic", "--dataset", "synthetic",
                        "--checkpoint", str(tmp_path / "missing.pt"))
     assert code == 2 and "missing.pt" in err
+    code, _, err = run(capsys, "evaluate", "semantic", "--dataset", "synthetic",
+                       "--pred-dir", str(tmp_path), "--scales", "0.75,1")
+    assert code == 2 and "apply to --checkpoint" in err
 
 
 def test_help_lists_deep_commands(capsys):
