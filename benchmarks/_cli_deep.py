@@ -26,7 +26,8 @@ _DEFAULTS = {
     "val_split": "val", "epochs": 30, "batch_size": 8, "crop_size": (256, 256),
     "scale_range": (0.5, 2.0), "color_jitter": 0.2, "optimizer": "sgd", "lr": 0.01,
     "momentum": 0.9, "weight_decay": 1e-4, "schedule": "poly", "warmup_epochs": 0.0,
-    "class_weights": "none", "seed": 0, "num_workers": 0, "eval_every": 1,
+    "class_weights": "none", "lovasz_weight": 0.0, "seed": 0, "num_workers": 0,
+    "eval_every": 1,
 }
 
 
@@ -142,6 +143,9 @@ def _device(ctx: click.Context) -> str:
 @click.option("--grad-clip", type=float, default=None, help="Clip the gradient norm.")
 @click.option("--class-weights", type=click.Choice(["none", "median_freq", "enet"]), default=None,
               help=f"Loss weights. {_d('class_weights')}")
+@click.option("--lovasz-weight", type=float, default=None,
+              help="Weight of a Lovász-softmax (IoU surrogate) term added to the "
+                   f"cross-entropy; 0 = off. {_d('lovasz_weight')}")
 @click.option("--amp", is_flag=True, default=None,
               help="Mixed precision (bfloat16 on CPU, float16 on CUDA).")
 @click.option("--eval-tta", is_flag=True, default=None, help="Flip TTA during validation.")

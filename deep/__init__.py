@@ -15,6 +15,7 @@ from deep.backbones import BACKBONES, Backbone
 from deep.checkpoints import load_checkpoint, load_model, save_checkpoint
 from deep.fcn import FCN, FCNs, count_flops, count_parameters, fcn4s, fcn8s, fcn16s, fcn32s, fcns
 from deep.infer import predict, predict_folder
+from deep.losses import lovasz_softmax
 from deep.registry import build_model, list_models
 from deep.train import TrainConfig, evaluate, fit, train_one_epoch
 from deep.upsample import Upsample, bilinear_kernel
@@ -26,6 +27,7 @@ __all__ = [
     "fit",
     "load_checkpoint",
     "load_model",
+    "lovasz_softmax",
     "predict",
     "predict_folder",
     "save_checkpoint",

@@ -92,6 +92,7 @@ from .data import (
     train_transform,
 )
 from .infer import predict_logits
+from .losses import lovasz_softmax
 
 __all__ = [
     "CLASS_WEIGHTS",
@@ -211,6 +212,9 @@ class TrainConfig:
         Loss weights, computed once from the training split: median-frequency
         balancing (:func:`deep.data.median_frequency_weights`) or ENet's flatter
         ``1 / ln(1.02 + p)`` (:func:`deep.data.enet_weights`).
+    lovasz_weight : float
+        Weight of a Lovász-softmax term added to the cross-entropy (0 = off;
+        :class:`SegmentationLoss`).
     amp : bool
         Mixed precision: bfloat16 autocast on CPU, float16 with a gradient scaler on
         CUDA. Off by default.
@@ -268,6 +272,7 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     grad_clip: float | None = None
     class_weights: str = "none"
+    lovasz_weight: float = 0.0
     amp: bool = False
     eval_tta: bool = False
     seed: int = 0
@@ -332,6 +337,7 @@ class TrainConfig:
             put("grad_clip", check_real(self.grad_clip, "grad_clip", minimum=0.0,
                                         strict_minimum=True))
         _choice(self.class_weights, "class_weights", CLASS_WEIGHTS)
+        put("lovasz_weight", check_real(self.lovasz_weight, "lovasz_weight", minimum=0.0))
         check_int(self.seed, "seed", minimum=0)
         check_int(self.num_workers, "num_workers", minimum=0)
         if not isinstance(self.out_dir, (str, os.PathLike)):
@@ -477,7 +483,8 @@ def _cosine(start: float, end: float, t: float) -> float:
 
 
 class SegmentationLoss(nn.Module):
-    """Pixel-wise cross-entropy ignoring void pixels, optionally class-weighted.
+    """Pixel-wise cross-entropy ignoring void pixels, optionally class-weighted, plus an
+    optional Lovász-softmax term.
 
     Unlike a bare ``F.cross_entropy``, a batch whose pixels are all void gives a zero
     loss (with a gradient graph) instead of NaN. Logits are upcast to float32 (AMP).
@@ -485,15 +492,31 @@ class SegmentationLoss(nn.Module):
     Parameters
     ----------
     weight : Tensor of float, shape (num_classes,), optional
-        Per-class weights (e.g. median-frequency balancing).
+        Per-class weights (e.g. median-frequency balancing) of the cross-entropy.
     ignore_index : int, optional
         Void label (255).
+    lovasz_weight : float, optional
+        Adds ``lovasz_weight * lovasz_softmax(...)`` (:func:`deep.losses.lovasz_softmax`,
+        a surrogate of ``1 - IoU`` over the batch, unweighted); 0 (default) = off.
+    lovasz_stride : int, optional
+        The Lovász term is computed on every `lovasz_stride`-th pixel along each axis
+        (default 2: a quarter of the pixels). Its per-class sort dominates its cost:
+        on all pixels of a batch of eight 224x320 crops it takes about half a
+        training step of a ResNet18 FCN on 2 CPU cores.
+
+    References
+    ----------
+    .. [1] M. Berman, A. Rannen Triki, M. B. Blaschko, "The Lovász-Softmax loss",
+       CVPR 2018.
     """
 
     def __init__(self, weight: torch.Tensor | None = None,
-                 ignore_index: int = IGNORE_INDEX) -> None:
+                 ignore_index: int = IGNORE_INDEX, lovasz_weight: float = 0.0,
+                 lovasz_stride: int = 2) -> None:
         super().__init__()
         self.ignore_index = check_int(ignore_index, "ignore_index")
+        self.lovasz_weight = check_real(lovasz_weight, "lovasz_weight", minimum=0.0)
+        self.lovasz_stride = check_int(lovasz_stride, "lovasz_stride", minimum=1)
         self.register_buffer("weight", None if weight is None
                              else torch.as_tensor(weight, dtype=torch.float32))
 
@@ -501,8 +524,15 @@ class SegmentationLoss(nn.Module):
         """Mean loss over the non-void pixels of ``(N, C, H, W)`` logits and ``(N, H, W)``."""
         if not bool((mask != self.ignore_index).any()):
             return logits.sum() * 0.0
-        return F.cross_entropy(logits.float(), mask, weight=self.weight,
+        logits = logits.float()
+        loss = F.cross_entropy(logits, mask, weight=self.weight,
                                ignore_index=self.ignore_index)
+        if self.lovasz_weight > 0:
+            step = self.lovasz_stride
+            loss = loss + self.lovasz_weight * lovasz_softmax(
+                logits[..., ::step, ::step].softmax(1), mask[..., ::step, ::step],
+                ignore_index=self.ignore_index)
+        return loss
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -1202,7 +1232,8 @@ def _fit(config: TrainConfig, ctx: DistributedContext, resume: bool, progress: b
                    else enet_weights)
         weights = (np.asarray(saved, dtype=np.float64) if saved is not None
                    else compute(train_set, num_classes, progress=show))
-    loss_fn = SegmentationLoss(None if weights is None else torch.tensor(weights))
+    loss_fn = SegmentationLoss(None if weights is None else torch.tensor(weights),
+                               lovasz_weight=config.lovasz_weight)
     loss_fn = loss_fn.to(ctx.device)
     train_loader, val_loader = _loaders(config, train_set, val_set, ctx)
 
