@@ -133,7 +133,8 @@ def _forward(model: nn.Module, images: torch.Tensor, tta_flip: bool,
             logits = logits + model(bare.normalize(scaled.flip(-1))).float().flip(-1)
         logits = _resize(logits, size)
         total = logits if total is None else total + logits
-    return total / (len(scales) * (2 if tta_flip else 1))
+    count = len(scales) * (2 if tta_flip else 1)
+    return total if count == 1 else total / count
 
 
 def predict_logits(model: nn.Module, images: torch.Tensor, *, tta_flip: bool = False,

@@ -83,7 +83,9 @@ def lovasz_softmax(probabilities: torch.Tensor, mask: torch.Tensor, *,
                          f"values in [{int(labels.min())}, {int(labels.max())}].")
     if not labels.numel():
         zero = probabilities.sum() * 0.0
-        return torch.full((num_classes,), float("nan")) if per_class else zero
+        if per_class:
+            return torch.full((num_classes,), float("nan"), device=probabilities.device)
+        return zero
     truth = F.one_hot(labels, num_classes).T.to(flat.dtype)          # (C, P)
     errors = (truth - flat).abs()
     errors, order = errors.sort(dim=1, descending=True)
